@@ -1,0 +1,17 @@
+/** Checks that run before any call is placed: who may be dialled, and how many calls may run. */
+export {
+  DialPolicy,
+  EXAMPLE_VALID_NUMBERS,
+  parseAllowList,
+  type DialPolicyOptions,
+  type NumberRefusal,
+  type NumberVerdict,
+} from './numbers.js';
+export { EMERGENCY_NUMBERS_BY_COUNTRY, UNIVERSAL_EMERGENCY_NUMBERS, findEmergencyNumber } from './emergency.js';
+export {
+  CallLimits,
+  DEFAULT_MAX_CALLS_PER_HOUR,
+  DEFAULT_MAX_CONCURRENT_CALLS,
+  type CallLimitsOptions,
+  type LimitVerdict,
+} from './limits.js';

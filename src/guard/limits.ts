@@ -1,0 +1,149 @@
+/**
+ * Call limits: how many calls may be live at once, and how many may be placed in any sliding hour.
+ * Both stop a runaway loop from ringing the same person again and again.
+ */
+
+/**
+ * Three live calls is more than a person supervising the agent can follow at once, and enough for a
+ * call-and-transfer flow; a loop that keeps dialling is stopped at the fourth simultaneous call.
+ */
+export const DEFAULT_MAX_CONCURRENT_CALLS = 3;
+/**
+ * Twenty calls an hour (one every three minutes on average) covers deliberate use, while a loop that slips past
+ * the concurrency limit (short calls that end quickly) reaches at most twenty people an hour, not hundreds.
+ */
+export const DEFAULT_MAX_CALLS_PER_HOUR = 20;
+
+const WINDOW_MS = 60 * 60 * 1000;
+
+export interface CallLimitsOptions {
+  maxConcurrentCalls: number;
+  maxCallsPerHour: number;
+  /** Milliseconds from any fixed origin; defaults to a monotonic clock, so wall-clock changes do not matter. */
+  now?: () => number;
+}
+
+export type LimitVerdict =
+  | { ok: true }
+  | {
+      ok: false;
+      code: 'concurrency' | 'hourly-rate';
+      reason: string;
+      suggestion: string;
+      retryable: boolean;
+      retryAfterSeconds?: number;
+    };
+
+export class CallLimits {
+  private readonly maxConcurrent: number;
+  private readonly maxPerHour: number;
+  private readonly now: () => number;
+  /** Placement times inside the last hour, oldest first; never longer than maxPerHour. */
+  private readonly placedAt: number[] = [];
+  private readonly live = new Set<string>();
+
+  constructor(options: CallLimitsOptions) {
+    this.maxConcurrent = requireCount('maxConcurrentCalls', options.maxConcurrentCalls);
+    this.maxPerHour = requireCount('maxCallsPerHour', options.maxCallsPerHour);
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** May one more call be placed now? The hourly limit is reported first: ending live calls cannot lift it. */
+  check(): LimitVerdict {
+    if (this.maxPerHour === 0) {
+      return {
+        ok: false,
+        code: 'hourly-rate',
+        reason: 'No calls may be placed: VAPI_MAX_CALLS_PER_HOUR is 0.',
+        suggestion: 'Do not retry. The operator must set VAPI_MAX_CALLS_PER_HOUR to 1 or more and restart the server.',
+        retryable: false,
+      };
+    }
+    if (this.maxConcurrent === 0) {
+      return {
+        ok: false,
+        code: 'concurrency',
+        reason: 'No calls may be placed: VAPI_MAX_CONCURRENT_CALLS is 0.',
+        suggestion: 'Do not retry. The operator must set VAPI_MAX_CONCURRENT_CALLS to 1 or more and restart the server.',
+        retryable: false,
+      };
+    }
+
+    const now = this.now();
+    this.prune(now);
+    if (this.placedAt.length >= this.maxPerHour) {
+      const retryAfterSeconds = Math.min(3600, Math.max(1, Math.ceil((this.placedAt[0] + WINDOW_MS - now) / 1000)));
+      return {
+        ok: false,
+        code: 'hourly-rate',
+        reason: `${this.placedAt.length} calls were placed in the last hour, the limit is ${this.maxPerHour} (VAPI_MAX_CALLS_PER_HOUR).`,
+        suggestion: `Wait ${formatDuration(retryAfterSeconds)} (until the oldest of those calls leaves the one-hour window), then try again. Do not loop on this call.`,
+        retryable: true,
+        retryAfterSeconds,
+      };
+    }
+
+    if (this.live.size >= this.maxConcurrent) {
+      const ids = [...this.live];
+      return {
+        ok: false,
+        code: 'concurrency',
+        reason: `${ids.length} calls are live, the limit is ${this.maxConcurrent} at once (VAPI_MAX_CONCURRENT_CALLS).`,
+        suggestion: `End or wait for one of the live calls (${ids.join(', ')}) to finish, then try again.`,
+        retryable: true,
+      };
+    }
+    return { ok: true };
+  }
+
+  /** Counts a placed call toward the hourly window and the live calls. Recording a live id again does nothing. */
+  recordPlaced(callId: string): void {
+    if (this.live.has(callId)) return;
+    this.live.add(callId);
+    if (this.maxPerHour === 0) return;
+    const now = this.now();
+    this.prune(now);
+    this.placedAt.push(now);
+    // Only the newest maxPerHour stamps can decide the next check, so older ones are dropped.
+    if (this.placedAt.length > this.maxPerHour) this.placedAt.splice(0, this.placedAt.length - this.maxPerHour);
+  }
+
+  /** Frees a concurrency slot; unknown or already-ended ids are ignored. Ended calls still count toward the hour. */
+  recordEnded(callId: string): void {
+    this.live.delete(callId);
+  }
+
+  liveCallIds(): string[] {
+    return [...this.live];
+  }
+
+  snapshot(): { live: number; maxConcurrent: number; placedLastHour: number; maxPerHour: number } {
+    this.prune(this.now());
+    return {
+      live: this.live.size,
+      maxConcurrent: this.maxConcurrent,
+      placedLastHour: this.placedAt.length,
+      maxPerHour: this.maxPerHour,
+    };
+  }
+
+  private prune(now: number): void {
+    let expired = 0;
+    while (expired < this.placedAt.length && this.placedAt[expired] <= now - WINDOW_MS) expired++;
+    if (expired > 0) this.placedAt.splice(0, expired);
+  }
+}
+
+function requireCount(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`CallLimits ${name} must be a whole number of 0 or more, not ${String(value)}.`);
+  }
+  return value;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
+}
