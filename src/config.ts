@@ -1,0 +1,168 @@
+/**
+ * Environment and flags → one validated Config. Every failure is a ConfigError whose message names the fix;
+ * the CLI prints it as one line on stderr and exits non-zero.
+ */
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CONCURRENT_CALLS, DialPolicy } from './guard/index.js';
+import type { LogLevel } from './log.js';
+
+export interface Config {
+  apiKey: string;
+  baseUrl: string;
+  /** Public key, sent only to listen and control URLs when the call requires authentication there. */
+  publicKey?: string;
+  assistantId?: string;
+  phoneNumberId?: string;
+  /** Absolute directory for WAV and JSONL files. */
+  recordingsDir: string;
+  readOnly: boolean;
+  /** Ask the human (MCP elicitation) before create_call and end_call, where the client supports it. */
+  confirmCalls: boolean;
+  /** undefined: no allow-list; []: nothing may be dialled. */
+  allowedNumbers?: string[];
+  allowedCountries?: string[];
+  maxConcurrentCalls: number;
+  maxCallsPerHour: number;
+  transcriptMaxLines: number;
+  logLevel: LogLevel;
+  /** True when the Vapi endpoint is the built-in simulator: every result says so. */
+  simulated: boolean;
+}
+
+export interface ConfigFlags {
+  simulate?: boolean;
+  readOnly?: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_BASE_URL = 'https://api.vapi.ai';
+export const DEFAULT_RECORDINGS_DIR = join(homedir(), '.vapi-call-mcp', 'recordings');
+export const DEFAULT_TRANSCRIPT_MAX_LINES = 500;
+
+const PLACEHOLDER = /\$\{[^}]*\}|\$\w+|<[^>]*>/;
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads a variable, treating blank as unset and refusing unsubstituted placeholders like `${VAPI_API_KEY}`. */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  if (PLACEHOLDER.test(value)) {
+    throw new ConfigError(
+      `${name} is the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}": your MCP client did not substitute it. ` +
+        'Put the real value in the "env" block of the client config (Claude Desktop does not expand ${...}).',
+    );
+  }
+  return value;
+}
+
+function readBoolean(env: Env, name: string): boolean {
+  const value = read(env, name);
+  if (value === undefined) return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be 1/true or 0/false, not "${value}".`);
+}
+
+function readCount(env: Env, name: string, fallback: number, max: number): number {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new ConfigError(`${name} must be a whole number from 0 to ${max}, not "${value}".`);
+  }
+  return n;
+}
+
+/** A comma list where "set but empty" is meaningful (fail closed), so blank is kept as []. */
+function readList(env: Env, name: string): string[] | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  if (PLACEHOLDER.test(raw)) read(env, name); // throws the placeholder error
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function readBaseUrl(env: Env): string {
+  const value = read(env, 'VAPI_BASE_URL') ?? DEFAULT_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`VAPI_BASE_URL must be an http(s) URL such as ${DEFAULT_BASE_URL}, not "${value}".`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`VAPI_BASE_URL must start with https:// (or http:// for a local simulator), not "${value}".`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** Creates the recordings directory (owner-only) if needed and checks it is writable. */
+export function prepareRecordingsDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(
+      `The recordings directory ${dir} is not usable (${why}). Set VAPI_RECORDINGS_DIR to a writable directory.`,
+    );
+  }
+}
+
+export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
+  const simulated = flags.simulate === true;
+  const apiKey = read(env, 'VAPI_API_KEY') ?? read(env, 'VAPI_TOKEN');
+  if (!apiKey && !simulated) {
+    throw new ConfigError(
+      'No Vapi API key: set VAPI_API_KEY (or VAPI_TOKEN) to your private key from the Vapi dashboard, or start with --simulate to try the built-in simulator.',
+    );
+  }
+
+  const recordingsDirRaw = read(env, 'VAPI_RECORDINGS_DIR');
+  const recordingsDir = recordingsDirRaw
+    ? isAbsolute(recordingsDirRaw)
+      ? recordingsDirRaw
+      : resolve(recordingsDirRaw)
+    : DEFAULT_RECORDINGS_DIR;
+
+  const logLevel = (read(env, 'VAPI_LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`VAPI_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}".`);
+  }
+
+  const allowedNumbers = readList(env, 'VAPI_ALLOWED_NUMBERS');
+  const allowedCountries = readList(env, 'VAPI_ALLOWED_COUNTRIES')?.map((c) => c.toUpperCase());
+  try {
+    new DialPolicy({ allowedNumbers, allowedCountries });
+  } catch (err) {
+    throw new ConfigError(`VAPI_ALLOWED_NUMBERS / VAPI_ALLOWED_COUNTRIES: ${(err as Error).message}`);
+  }
+
+  return {
+    apiKey: apiKey ?? '',
+    baseUrl: readBaseUrl(env),
+    publicKey: read(env, 'VAPI_PUBLIC_KEY'),
+    assistantId: read(env, 'VAPI_ASSISTANT_ID'),
+    phoneNumberId: read(env, 'VAPI_PHONE_NUMBER_ID'),
+    recordingsDir,
+    readOnly: flags.readOnly === true || readBoolean(env, 'VAPI_READ_ONLY'),
+    confirmCalls: readBoolean(env, 'VAPI_CONFIRM_CALLS'),
+    allowedNumbers,
+    allowedCountries,
+    maxConcurrentCalls: readCount(env, 'VAPI_MAX_CONCURRENT_CALLS', DEFAULT_MAX_CONCURRENT_CALLS, 1000),
+    maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
+    transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
+    logLevel,
+    simulated,
+  };
+}

@@ -1,0 +1,77 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_BASE_URL, DEFAULT_RECORDINGS_DIR, loadConfig, prepareRecordingsDir } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('needs a key unless simulating, and says how to get one', () => {
+    expect(() => loadConfig({})).toThrow(ConfigError);
+    expect(() => loadConfig({})).toThrow(/VAPI_API_KEY.*--simulate/);
+    expect(loadConfig({}, { simulate: true }).simulated).toBe(true);
+  });
+
+  it('accepts VAPI_TOKEN, the official server\'s name for the key', () => {
+    expect(loadConfig({ VAPI_TOKEN: 'abc123-key' }).apiKey).toBe('abc123-key');
+    expect(loadConfig({ VAPI_TOKEN: 'second', VAPI_API_KEY: 'first' }).apiKey).toBe('first');
+  });
+
+  it('refuses unsubstituted placeholders without echoing more than needed', () => {
+    for (const value of ['${VAPI_API_KEY}', '${env:VAPI_API_KEY}', '<private key>', '${input:vapi-key}']) {
+      expect(() => loadConfig({ VAPI_API_KEY: value })).toThrow(/placeholder/);
+    }
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_PHONE_NUMBER_ID: '${PHONE}' })).toThrow(/VAPI_PHONE_NUMBER_ID/);
+  });
+
+  it('has sane defaults: official base URL, absolute recordings dir under home, guard limits on', () => {
+    const config = loadConfig({ VAPI_API_KEY: 'k' });
+    expect(config.baseUrl).toBe(DEFAULT_BASE_URL);
+    expect(config.recordingsDir).toBe(DEFAULT_RECORDINGS_DIR);
+    expect(config.recordingsDir.startsWith('/')).toBe(true);
+    expect(config.maxConcurrentCalls).toBeGreaterThan(0);
+    expect(config.maxCallsPerHour).toBeGreaterThan(0);
+    expect(config.allowedNumbers).toBeUndefined();
+    expect(config.readOnly).toBe(false);
+  });
+
+  it('keeps an empty allow-list as "nothing may be dialled"', () => {
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_NUMBERS: '' }).allowedNumbers).toEqual([]);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_NUMBERS: '+1555*, +442071838750' }).allowedNumbers).toEqual(['+1555*', '+442071838750']);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_COUNTRIES: 'us, gb' }).allowedCountries).toEqual(['US', 'GB']);
+  });
+
+  it('validates numbers, booleans, URLs and log levels with the variable named', () => {
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_MAX_CALLS_PER_HOUR: 'lots' })).toThrow(/VAPI_MAX_CALLS_PER_HOUR/);
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_READ_ONLY: 'maybe' })).toThrow(/VAPI_READ_ONLY/);
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_BASE_URL: 'ftp://x' })).toThrow(/VAPI_BASE_URL/);
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_LOG_LEVEL: 'loud' })).toThrow(/VAPI_LOG_LEVEL/);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_READ_ONLY: 'true' }).readOnly).toBe(true);
+    expect(loadConfig({ VAPI_API_KEY: 'k' }, { readOnly: true }).readOnly).toBe(true);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_BASE_URL: 'http://127.0.0.1:8787/' }).baseUrl).toBe('http://127.0.0.1:8787');
+  });
+});
+
+describe('prepareRecordingsDir', () => {
+  it('creates the directory owner-only and rejects an unusable one', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'vapi-config-'));
+    try {
+      const dir = join(base, 'a', 'b');
+      prepareRecordingsDir(dir);
+      const { statSync } = await import('node:fs');
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const file = join(base, 'file');
+      await writeFile(file, 'x');
+      expect(() => prepareRecordingsDir(file)).toThrow(/VAPI_RECORDINGS_DIR/);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('dialing policy settings', () => {
+  it('rejects a malformed allow-list at startup with the variable named', () => {
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_NUMBERS: '+1555' })).toThrow(ConfigError);
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_NUMBERS: '+1555' })).toThrow(/VAPI_ALLOWED_NUMBERS.*\+1555\*/);
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_COUNTRIES: 'UK' })).toThrow(/GB/);
+  });
+});
