@@ -1,0 +1,89 @@
+/**
+ * `vapi-call-mcp demo` (npm run demo): spawns this server with --simulate over stdio, connects the real MCP
+ * SDK client, and walks one whole call as an agent would, printing what it sees. This is a terminal program,
+ * not the MCP server: it writes to stdout on purpose.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const print = (line = '') => process.stdout.write(`${line}\n`);
+
+interface Line {
+  seq: number;
+  role: string;
+  text: string;
+  secondsFromStart: number;
+}
+
+export async function runDemo(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { speed: { type: 'string', default: '4' } } });
+  const entry = fileURLToPath(new URL('./index.js', import.meta.url));
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [entry, '--simulate', '--sim-speed', values.speed],
+    env: { ...(process.env as Record<string, string>) },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'vapi-call-mcp-demo', version: '1.0.0' });
+  await client.connect(transport);
+
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    if (result.isError) throw new Error(`${name}: ${(result.content[0] as { text: string }).text}`);
+    return result.structuredContent as Record<string, any>;
+  };
+
+  try {
+    const { tools } = await client.listTools();
+    print(`Connected to vapi-call-mcp over stdio (simulated Vapi). ${tools.length} tools: ${tools.map((t) => t.name).join(', ')}`);
+    print();
+
+    const number = '+14155552671';
+    const dry = await call('create_call', { customer: { number, name: 'Sam' }, dryRun: true });
+    print(`→ create_call dryRun: every check passed; would POST ${dry.request.url} for ${dry.destination.e164}`);
+
+    const created = await call('create_call', { customer: { number, name: 'Sam' } });
+    const callId = created.callId as string;
+    print(`→ create_call: call ${callId} is ${created.status}; listening, audio → ${created.listening?.audioPath}`);
+    print(`  transcript resource: ${created.transcriptUri}`);
+    print();
+
+    let sinceSeq = 1;
+    let steered = false;
+    let hungUp = false;
+    for (;;) {
+      const read = await call('read_transcript', { callId, sinceSeq, waitSeconds: 15 });
+      for (const line of read.lines as Line[]) {
+        const who = line.role === 'customer' ? 'Customer ' : 'Assistant';
+        print(`  [${line.secondsFromStart.toFixed(1).padStart(5)}s] ${who}: ${line.text}`);
+      }
+      sinceSeq = read.nextSeq;
+      if (read.ended) {
+        print(`  … call ended (${read.endedReason ?? read.status})`);
+        break;
+      }
+      if (!steered && sinceSeq > 3) {
+        steered = true;
+        const content = 'Quick note before we go on: this call is a demonstration.';
+        await call('inject_say', { callId, content });
+        print(`→ inject_say: "${content}"`);
+      } else if (steered && !hungUp && sinceSeq > 7) {
+        hungUp = true;
+        await call('end_call', { callId });
+        print('→ end_call: hanging up');
+      }
+    }
+
+    print();
+    const final = await call('get_call', { callId });
+    print(`→ get_call: status ${final.status}, endedReason ${final.endedReason}, ${final.durationSeconds ?? '?'} s, cost $${final.cost ?? 0}`);
+    if (final.summary) print(`  summary: ${final.summary}`);
+    print(`  audio: ${final.listening?.audioPath} (${final.listening?.audioBytes} bytes, ${final.listening?.durationSeconds} s)`);
+    print(`  events: ${final.listening?.transcriptPath}`);
+  } finally {
+    await client.close();
+  }
+}

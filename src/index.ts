@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * CLI entry. `vapi-call-mcp` serves MCP over stdio; `--simulate` points it at the built-in Vapi simulator;
+ * `vapi-call-mcp simulator` runs the simulator alone; `vapi-call-mcp demo` walks a simulated call.
+ * stdout carries only JSON-RPC: everything human goes to stderr.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from './config.js';
+import { StderrLogger } from './log.js';
+import { Redactor } from './redact.js';
+import { createServer } from './server.js';
+import { VERSION } from './version.js';
+
+const HELP = `vapi-call-mcp ${VERSION}: an MCP server to place, listen to and steer live Vapi phone calls.
+
+Usage:
+  vapi-call-mcp [--simulate] [--read-only]   serve MCP over stdio
+  vapi-call-mcp simulator [--port N] [--api-key KEY] [--speed N] [--seed N]
+                                             run the Vapi simulator alone
+  vapi-call-mcp demo                         walk a whole simulated call through the MCP server
+
+Options:
+  --simulate         use the built-in Vapi simulator: no Vapi account, no real calls
+  --sim-speed N      with --simulate: run simulated calls N times faster than real time (default 1)
+  --read-only        expose only tools that cannot change a call (also VAPI_READ_ONLY=1)
+  -h, --help         show this help
+  -v, --version      print the version
+
+Environment: VAPI_API_KEY (or VAPI_TOKEN), VAPI_BASE_URL, VAPI_PUBLIC_KEY, VAPI_ASSISTANT_ID,
+VAPI_PHONE_NUMBER_ID, VAPI_RECORDINGS_DIR, VAPI_ALLOWED_NUMBERS, VAPI_ALLOWED_COUNTRIES,
+VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_CONFIRM_CALLS, VAPI_READ_ONLY, VAPI_LOG_LEVEL.
+See the README for each.
+`;
+
+/** Ids the simulator accepts for the default assistant and caller number in --simulate mode. */
+const SIMULATED_ASSISTANT_ID = 'sim-assistant';
+const SIMULATED_PHONE_NUMBER_ID = 'sim-phone-number';
+
+function fail(message: string): never {
+  process.stderr.write(`vapi-call-mcp: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command] = argv;
+  if (command === 'simulator') {
+    const { runSimulatorCli } = await import('./sim/cli.js');
+    return runSimulatorCli(argv.slice(1));
+  }
+  if (command === 'demo') {
+    const { runDemo } = await import('./demo.js');
+    return runDemo(argv.slice(1));
+  }
+
+  let flags;
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: {
+        simulate: { type: 'boolean' },
+        'sim-speed': { type: 'string' },
+        'read-only': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    fail(`${(err as Error).message}. Run vapi-call-mcp --help for usage.`);
+  }
+  if (flags.help) {
+    process.stderr.write(HELP);
+    return;
+  }
+  if (flags.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(process.env, { simulate: flags.simulate, readOnly: flags['read-only'] });
+    prepareRecordingsDir(config.recordingsDir);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  let stopSimulator: (() => Promise<void>) | undefined;
+  if (config.simulated) {
+    const speed = Number(flags['sim-speed'] ?? 1);
+    if (!(speed > 0 && speed <= 1000)) fail(`--sim-speed must be a number from 0 (exclusive) to 1000, not "${flags['sim-speed']}".`);
+    const { startSimulator } = await import('./sim/index.js');
+    const sim = await startSimulator({ speed });
+    stopSimulator = () => sim.close();
+    config = {
+      ...config,
+      apiKey: sim.apiKey,
+      baseUrl: sim.baseUrl,
+      assistantId: config.assistantId ?? SIMULATED_ASSISTANT_ID,
+      phoneNumberId: config.phoneNumberId ?? SIMULATED_PHONE_NUMBER_ID,
+    };
+  }
+
+  const redactor = new Redactor();
+  redactor.add(config.apiKey);
+  redactor.add(config.publicKey);
+  const logger = new StderrLogger({ level: config.logLevel, redact: redactor.redact });
+  const server = createServer({ config, logger });
+
+  let shuttingDown = false;
+  const shutdown = async (why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info(`shutting down (${why}): finalising recordings`);
+    const forceExit = setTimeout(() => {
+      logger.error('shutdown took longer than 10 s; exiting anyway');
+      process.exit(1);
+    }, 10_000);
+    forceExit.unref();
+    try {
+      await server.close();
+      await stopSimulator?.();
+    } catch (err) {
+      logger.error('error during shutdown', { error: (err as Error).message });
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  process.stdin.on('close', () => void shutdown('stdin closed'));
+
+  await server.mcp.connect(new StdioServerTransport());
+  logger.info(
+    `vapi-call-mcp ${VERSION} ready on stdio${config.simulated ? ' (SIMULATED: built-in Vapi simulator, no real calls)' : ''}${config.readOnly ? ' (read-only)' : ''}; recordings in ${config.recordingsDir}`,
+  );
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  fail(`could not start: ${err instanceof Error ? err.message : String(err)}`);
+});

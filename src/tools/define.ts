@@ -1,0 +1,27 @@
+/** The shape of one tool: its contract (names, schemas, annotations) and its handler. */
+import type { z } from 'zod';
+import type { ToolContext, ToolDeps } from './deps.js';
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  /** False for tools that only read; --read-only exposes only those. */
+  changesCalls: boolean;
+  run(deps: ToolDeps, args: z.output<z.ZodObject<I>>, context: ToolContext): Promise<z.output<z.ZodObject<O>>>;
+}
+
+/** Identity function that lets TypeScript infer a tool's argument and result types from its schemas. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return tool;
+}

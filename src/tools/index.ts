@@ -1,0 +1,112 @@
+/**
+ * The tool catalog and its one bridge to the MCP SDK: every tool is registered through `registerTools`, so
+ * result shaping, error conversion, redaction and the simulated marker happen in one place for all of them.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { addMessageTool } from './add-message.js';
+import { createCallTool } from './create-call.js';
+import type { ToolDefinition } from './define.js';
+import type { ToolContext, ToolDeps } from './deps.js';
+import { endCallTool } from './end-call.js';
+import { getCallTool } from './get-call.js';
+import { injectSayTool } from './inject-say.js';
+import { listCallsTool } from './list-calls.js';
+import { listenCallTool } from './listen-call.js';
+import { readTranscriptTool } from './read-transcript.js';
+import { ToolError, type ToolFailure } from './result.js';
+import { setMuteTool } from './set-mute.js';
+import { stopListeningTool } from './stop-listening.js';
+import { transferCallTool } from './transfer-call.js';
+
+/** In the order clients list them. */
+export const ALL_TOOLS: readonly ToolDefinition[] = [
+  createCallTool,
+  listCallsTool,
+  getCallTool,
+  listenCallTool,
+  readTranscriptTool,
+  stopListeningTool,
+  injectSayTool,
+  addMessageTool,
+  setMuteTool,
+  transferCallTool,
+  endCallTool,
+] as unknown as ToolDefinition[];
+
+export function toolsFor(options: { readOnly: boolean }): ToolDefinition[] {
+  return ALL_TOOLS.filter((tool) => !options.readOnly || !tool.changesCalls);
+}
+
+export interface RegisterToolsOptions {
+  /** Builds the SDK-free per-call context from the SDK's request extra. */
+  contextFor(extra: { signal: AbortSignal }): ToolContext;
+  redact(text: string): string;
+}
+
+export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterToolsOptions): void {
+  for (const tool of toolsFor({ readOnly: deps.config.readOnly })) {
+    const outputSchema = z.object({
+      ...tool.output,
+      simulated: z.boolean().optional().describe('Present and true when the server talks to the built-in Vapi simulator, not real Vapi'),
+    });
+    mcp.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      (async (args: unknown, extra: { signal: AbortSignal }) => {
+        try {
+          const result = await tool.run(deps, args as never, options.contextFor(extra));
+          const structured = deps.config.simulated ? { ...result, simulated: true } : result;
+          return success(structured, options.redact);
+        } catch (err) {
+          return failure(toFailure(err, tool.name, deps), options.redact);
+        }
+      }) as never,
+    );
+  }
+}
+
+function toFailure(err: unknown, toolName: string, deps: ToolDeps): ToolFailure {
+  if (err instanceof ToolError) return err.failure;
+  deps.logger.error(`${toolName} failed unexpectedly`, { error: err instanceof Error ? err.message : String(err) });
+  return {
+    status: 'error',
+    code: 'internal-error',
+    reason: `${toolName} failed inside this server: ${err instanceof Error ? err.message : String(err)}`,
+    suggestion: 'Try again; if it keeps failing, the server log (stderr) has details for the operator.',
+    retryable: true,
+  };
+}
+
+/** Structured content and the same JSON as text, passed through the redactor as a last line of defence. */
+function success(structured: Record<string, unknown>, redact: (text: string) => string): CallToolResult {
+  const text = redact(JSON.stringify(structured));
+  const content: CallToolResult['content'] = [{ type: 'text', text }];
+  const uri = structured.transcriptUri;
+  if (typeof uri === 'string') {
+    content.push({
+      type: 'resource_link',
+      uri,
+      name: `transcript-${String(structured.callId ?? '')}`,
+      title: 'Live call transcript',
+      mimeType: 'text/plain',
+      description: 'Rolling transcript of the call; subscribe for updates',
+    });
+  }
+  return { content, structuredContent: JSON.parse(text) as Record<string, unknown> };
+}
+
+/**
+ * The failure envelope travels as text only: SDK clients validate any structuredContent against the tool's
+ * outputSchema even on isError results, and the envelope is not the success shape.
+ */
+function failure(fail: ToolFailure, redact: (text: string) => string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: redact(JSON.stringify(fail)) }] };
+}

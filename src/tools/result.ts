@@ -1,0 +1,99 @@
+/**
+ * How tool outcomes reach the model. A failure is always an isError result whose JSON says what went wrong,
+ * what to do next, and whether retrying could help; the text block carries the same JSON.
+ */
+import { VapiError } from '../vapi/errors.js';
+
+export interface ToolFailure {
+  status: 'error';
+  code: string;
+  reason: string;
+  suggestion: string;
+  retryable: boolean;
+  retryAfterSeconds?: number;
+}
+
+/** Thrown by handlers for every failure the model can act on. */
+export class ToolError extends Error {
+  readonly failure: ToolFailure;
+  constructor(failure: Omit<ToolFailure, 'status'>) {
+    super(failure.reason);
+    this.name = 'ToolError';
+    this.failure = { status: 'error', ...failure };
+  }
+}
+
+export function shortId(callId: string): string {
+  return callId.length > 12 ? `${callId.slice(0, 8)}…` : callId;
+}
+
+/** What a REST or control failure means for the model, in the words of the operation it tried. */
+export function failureFromVapiError(err: VapiError, context: { callId?: string; what: string }): ToolFailure {
+  const vapiSays = err.vapiMessage ? ` Vapi said: "${err.vapiMessage}".` : '';
+  const failure = (code: string, reason: string, suggestion: string, retryable: boolean): ToolFailure => ({
+    status: 'error',
+    code,
+    reason,
+    suggestion,
+    retryable,
+    ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
+  });
+
+  if (err.kind === 'aborted') {
+    return failure('cancelled', `${context.what} was cancelled before it finished.`, 'Call the tool again if it is still needed.', true);
+  }
+  if (err.kind === 'timeout' || err.kind === 'network') {
+    const reached = err.kind === 'timeout' ? 'did not answer in time' : 'could not be reached';
+    if (err.mayHaveSucceeded) {
+      return failure(
+        'outcome-unknown',
+        `${context.what}: Vapi ${reached}, so it is unknown whether it took effect.`,
+        'Check with list_calls or get_call before trying again; repeating blindly could place a second call.',
+        false,
+      );
+    }
+    return failure('unreachable', `${context.what}: Vapi ${reached}.`, 'Check the network, then try again in a moment.', true);
+  }
+  if (err.kind === 'invalid-response') {
+    return failure('invalid-response', `${context.what}: Vapi answered with something this server could not read.`, 'Try again; if it persists, report it.', true);
+  }
+
+  const status = err.status ?? 0;
+  if (status === 401 || status === 403) {
+    return failure(
+      'unauthorized',
+      `${context.what}: Vapi rejected the credentials (HTTP ${status}).${vapiSays}`,
+      'The operator must set VAPI_API_KEY to the private key from the Vapi dashboard (not the public key) and restart the server. Retrying will not help.',
+      false,
+    );
+  }
+  if (status === 404) {
+    const what = context.callId ? `Call ${context.callId} was not found` : `${context.what}: not found`;
+    return failure('not-found', `${what} (HTTP 404).${vapiSays}`, 'Check the id with list_calls.', false);
+  }
+  if (status === 429) {
+    return failure(
+      'rate-limited',
+      `${context.what}: Vapi is rate-limiting requests (HTTP 429).${vapiSays}`,
+      err.retryAfterSeconds !== undefined ? `Wait ${err.retryAfterSeconds} s, then retry.` : 'Wait a few seconds, then retry.',
+      true,
+    );
+  }
+  if (status >= 500) {
+    if (err.mayHaveSucceeded) {
+      return failure(
+        'outcome-unknown',
+        `${context.what}: Vapi failed with HTTP ${status} after receiving the request, so it may or may not have taken effect.${vapiSays}`,
+        'Check with list_calls or get_call before trying again; repeating blindly could place a second call.',
+        false,
+      );
+    }
+    return failure('vapi-unavailable', `${context.what}: Vapi failed with HTTP ${status}.${vapiSays}`, 'Try again in a moment.', true);
+  }
+  return failure(
+    'rejected',
+    `${context.what}: Vapi rejected the request (HTTP ${status}).${vapiSays}`,
+    'Fix the arguments named in Vapi\'s message and try again.',
+    false,
+  );
+}
