@@ -1,0 +1,104 @@
+/** Public types of the Vapi simulator (re-exported from ./index.ts). */
+import type { Logger } from '../log.js';
+import type { Call } from '../vapi/schemas.js';
+
+/** The documented default private key the simulator accepts on REST. */
+export const DEFAULT_SIM_API_KEY = 'sim-private-key-0000';
+/** The default public key accepted on listen/control when monitorPlan turns their authentication on. */
+export const DEFAULT_SIM_PUBLIC_KEY = 'sim-public-key-0000';
+
+/** One scripted utterance. `pauseMs` is the silence before it, in call time. */
+export interface ScriptTurn {
+  role: 'customer' | 'assistant';
+  text: string;
+  pauseMs?: number;
+}
+
+export interface ListenOptions {
+  /** Default true: the first text frame describes the audio format. */
+  startFrame?: boolean;
+  /** Default false: events are sent bare; true: each event is sent as `{"message": {...}}`. */
+  wrapEvents?: boolean;
+  /** Default 20 ms of audio. An array cycles through the sizes (frames may split samples). */
+  frameBytes?: number | number[];
+  /** Default 16000. Any multiple of 4 between 8000 and 48000. */
+  sampleRate?: number;
+  /** Default 2 (customer left, assistant right); 1 mixes both parties. */
+  channels?: 1 | 2;
+}
+
+export interface SimulatorOptions {
+  /** The one private key accepted on REST; anything else gets 401. */
+  apiKey?: string;
+  /** Accepted on listen/control when `monitorPlan.*AuthenticationEnabled`. */
+  publicKey?: string;
+  host?: string;
+  port?: number;
+  /** Time compression: 1 = real time, 100 = a hundred times faster. Applies to every timer and to audio pacing. */
+  speed?: number;
+  /** Same seed and same inputs give the same ids, events and audio. Random when omitted. */
+  seed?: number;
+  /** The scripted conversation after the first message; a short appointment confirmation by default. */
+  script?: ScriptTurn[];
+  /** Default true: once the script has run out and nothing happens for 8 s of call time, the customer hangs up. */
+  hangupAfterScript?: boolean;
+  /** Call-time durations of queued → ringing and ringing → in-progress. */
+  ringMs?: number;
+  answerMs?: number;
+  listen?: ListenOptions;
+  /** Reject a top-level `metadata` on POST /call (accepted and ignored by default). */
+  strict?: boolean;
+  logger?: Logger;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  authorization?: string;
+  at: number;
+}
+
+export interface RecordedControl {
+  callId: string;
+  body: unknown;
+  authorization?: string;
+  at: number;
+}
+
+export type RestFaultStatus = 500 | 502 | 503 | 429;
+export type MalformedKind = 'bad-json' | 'truncated-binary' | 'giant-frame' | 'unknown-event';
+
+export interface SimulatorFaults {
+  /** The next `count` REST requests fail with `status` (429 carries Retry-After when given). */
+  failNext(count: number, status: RestFaultStatus, options?: { retryAfterSeconds?: number }): void;
+  /** The next `count` REST responses are held back `ms` wall milliseconds (not scaled) after being processed. */
+  delayNext(count: number, ms: number): void;
+  /** Drops every listen socket of the call without a close frame; the call goes on. */
+  dropListen(callId: string): void;
+  /** Sends one malformed frame on every listen socket of the call. */
+  sendMalformed(callId: string, kind: MalformedKind): void;
+  /** The next `count` listen handshakes fail with `status` (default 500). */
+  rejectListenUpgrades(count: number, status?: number): void;
+}
+
+export interface Simulator {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly apiKey: string;
+  readonly publicKey: string;
+  /** Every REST request (not control or listen), in arrival order. */
+  readonly requests: RecordedRequest[];
+  /** Every POST to a control URL, in arrival order, accepted or not. */
+  readonly controlLog: RecordedControl[];
+  /** A snapshot of the server-side Call object. */
+  getCall(id: string): Call | undefined;
+  /** Total audio bytes sent so far on the listen socket(s) of a call, counted per connection and summed. */
+  audioBytesSent(callId: string): number;
+  /** The customer hangs up now (default endedReason `customer-ended-call`). */
+  hangup(callId: string, endedReason?: string): void;
+  readonly faults: SimulatorFaults;
+  /** Stops timers, closes sockets (code 1001) and frees the port; idempotent. */
+  close(): Promise<void>;
+}

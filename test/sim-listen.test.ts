@@ -1,0 +1,404 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createHash } from 'node:crypto';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import {
+  ASSISTANT_TONE_HZ,
+  CUSTOMER_TONE_HZ,
+  TONE_PEAK_AMPLITUDE,
+  startSimulator,
+  type ScriptTurn,
+  type Simulator,
+  type SimulatorOptions,
+} from '../src/sim/index.js';
+
+const SHORT_SCRIPT: ScriptTurn[] = [
+  { role: 'customer', text: 'Hello, who is calling please?', pauseMs: 300 },
+  { role: 'assistant', text: 'This is the clinic calling about your visit tomorrow.', pauseMs: 300 },
+  { role: 'customer', text: 'Great, thanks for letting me know.', pauseMs: 300 },
+];
+// A long ring leaves time to connect before the call is answered, so the listener hears it all.
+const BASE: SimulatorOptions = { speed: 200, seed: 5, ringMs: 40_000, answerMs: 1000, script: SHORT_SCRIPT };
+const CALL_BODY = {
+  assistantId: 'asst-1',
+  phoneNumberId: 'pn-1',
+  customer: { number: '+15550100' },
+  assistantOverrides: { firstMessage: 'Hi there, this is Riley from the clinic.' },
+};
+
+const simulators: Simulator[] = [];
+async function start(options: SimulatorOptions = {}): Promise<Simulator> {
+  const sim = await startSimulator({ ...BASE, ...options });
+  simulators.push(sim);
+  return sim;
+}
+afterEach(async () => {
+  await Promise.all(simulators.splice(0).map((sim) => sim.close()));
+});
+
+async function createCall(sim: Simulator, body: object = CALL_BODY): Promise<any> {
+  const res = await request(`${sim.baseUrl}/call`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sim.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.statusCode).toBe(201);
+  return res.body.json();
+}
+
+type Frame = { kind: 'text'; text: string } | { kind: 'binary'; data: Buffer };
+interface ListenEventRecord {
+  event: any;
+  /** Audio bytes received before this event. */
+  audioOffset: number;
+}
+
+/** A listen socket that records every frame in arrival order. */
+class Capture {
+  readonly frames: Frame[] = [];
+  readonly events: ListenEventRecord[] = [];
+  bytes = 0;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly ws: WebSocket;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(url, { headers });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) {
+        this.frames.push({ kind: 'binary', data });
+        this.bytes += data.length;
+      } else {
+        const text = data.toString('utf8');
+        this.frames.push({ kind: 'text', text });
+        try {
+          const parsed = JSON.parse(text);
+          this.events.push({ event: parsed.message ?? parsed, audioOffset: this.bytes });
+        } catch {
+          // malformed frames stay in `frames` only
+        }
+      }
+    });
+  }
+
+  audio(): Buffer {
+    return Buffer.concat(this.frames.flatMap((frame) => (frame.kind === 'binary' ? [frame.data] : [])));
+  }
+
+  binarySizes(): number[] {
+    return this.frames.flatMap((frame) => (frame.kind === 'binary' ? [frame.data.length] : []));
+  }
+
+  typed(type: string): any[] {
+    return this.events.filter((record) => record.event.type === type).map((record) => record.event);
+  }
+}
+
+async function listenToWholeCall(sim: Simulator, body: object = CALL_BODY): Promise<{ call: any; capture: Capture }> {
+  const call = await createCall(sim, body);
+  const capture = new Capture(call.monitor.listenUrl);
+  await capture.opened;
+  return { call, capture };
+}
+
+/** The HTTP status a rejected handshake answered with. */
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      ws.terminate();
+      reject(new Error('handshake unexpectedly succeeded'));
+    });
+    ws.on('error', () => {});
+  });
+}
+
+function channel(audio: Buffer, channels: number, index: number, fromSample = 0, toSample = Infinity): Int16Array {
+  const total = Math.floor(audio.length / (2 * channels));
+  const end = Math.min(total, toSample);
+  const out = new Int16Array(Math.max(0, end - fromSample));
+  for (let s = fromSample; s < end; s++) out[s - fromSample] = audio.readInt16LE((s * channels + index) * 2);
+  return out;
+}
+const rms = (samples: Int16Array) => Math.sqrt(samples.reduce((sum, v) => sum + v * v, 0) / Math.max(1, samples.length));
+const peak = (samples: Int16Array) => samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
+/** Frequency estimated from rising zero crossings. */
+function frequency(samples: Int16Array, sampleRate: number): number {
+  let crossings = 0;
+  for (let i = 1; i < samples.length; i++) if (samples[i - 1] < 0 && samples[i] >= 0) crossings++;
+  return (crossings * sampleRate) / samples.length;
+}
+
+/** Sample ranges between speech-update started and stopped per role, shrunk by a frame at each end. */
+function speechWindows(capture: Capture, role: string, blockAlign: number, marginSamples: number) {
+  const windows: [number, number][] = [];
+  let startedAt: number | undefined;
+  for (const { event, audioOffset } of capture.events) {
+    if (event.type !== 'speech-update' || event.role !== role) continue;
+    if (event.status === 'started') startedAt = audioOffset / blockAlign;
+    else if (startedAt !== undefined) {
+      windows.push([startedAt + marginSamples, audioOffset / blockAlign - marginSamples]);
+      startedAt = undefined;
+    }
+  }
+  return windows;
+}
+
+describe('listen stream', () => {
+  it('sends a start frame, 20 ms stereo frames, events, then status-update ended and close 1000', async () => {
+    const sim = await start();
+    const { call, capture } = await listenToWholeCall(sim);
+    const { code } = await capture.closed;
+    expect(code).toBe(1000);
+    expect(capture.frames[0]).toEqual({
+      kind: 'text',
+      text: JSON.stringify({ type: 'start', encoding: 'linear16', container: 'raw', sampleRate: 16000, channels: 2 }),
+    });
+    const sizes = capture.binarySizes();
+    expect(sizes.length).toBeGreaterThan(100);
+    expect(sizes.slice(0, -1).every((size) => size === 1280)).toBe(true);
+    expect(capture.bytes).toBe(sim.audioBytesSent(call.id));
+    expect(capture.bytes % 4).toBe(0);
+    const last = capture.frames.at(-1)!;
+    expect(last.kind).toBe('text');
+    expect(JSON.parse((last as { text: string }).text)).toMatchObject({
+      type: 'status-update',
+      status: 'ended',
+      endedReason: 'customer-ended-call',
+    });
+    expect(capture.typed('status-update').map((event) => event.status)).toEqual(['ringing', 'in-progress', 'ended']);
+    // Audio covers exactly the answered part of the call.
+    const ended = sim.getCall(call.id)!;
+    const answeredMs = Date.parse(ended.endedAt!) - Date.parse(ended.startedAt!);
+    expect(Math.abs(capture.bytes / 64 - answeredMs)).toBeLessThanOrEqual(2);
+  });
+
+  it('sends transcripts as speech-update, cumulative partials, final, stopped and conversation-update', async () => {
+    const sim = await start();
+    const { capture } = await listenToWholeCall(sim);
+    await capture.closed;
+    const speech = capture.events
+      .map((record) => record.event)
+      .filter((event) => ['speech-update', 'transcript', 'conversation-update'].includes(event.type));
+    const firstTurn = speech.slice(0, speech.findIndex((event) => event.type === 'conversation-update') + 1);
+    expect(firstTurn[0]).toMatchObject({ type: 'speech-update', status: 'started', role: 'assistant', turn: 0 });
+    const partials = firstTurn.filter((event) => event.transcriptType === 'partial');
+    expect(partials.length).toBeGreaterThanOrEqual(1);
+    const final = firstTurn.find((event) => event.transcriptType === 'final');
+    expect(final).toMatchObject({ role: 'assistant', transcript: 'Hi there, this is Riley from the clinic.' });
+    for (const partial of partials) expect(final.transcript.startsWith(partial.transcript)).toBe(true);
+    expect(typeof final.timestamp).toBe('number');
+    expect(firstTurn.at(-2)).toMatchObject({ type: 'speech-update', status: 'stopped', role: 'assistant' });
+    expect(firstTurn.at(-1).messages).toEqual([expect.objectContaining({ role: 'bot', message: final.transcript })]);
+    expect(firstTurn.at(-1).messagesOpenAIFormatted).toEqual([{ role: 'assistant', content: final.transcript }]);
+    const finals = capture.typed('transcript').filter((event) => event.transcriptType === 'final');
+    expect(finals.map((event) => `${event.role}: ${event.transcript}`)).toEqual([
+      'assistant: Hi there, this is Riley from the clinic.',
+      ...SHORT_SCRIPT.map((turn) => `${turn.role === 'customer' ? 'user' : 'assistant'}: ${turn.text}`),
+    ]);
+  });
+
+  it('can leave out the start frame', async () => {
+    const sim = await start({ listen: { startFrame: false } });
+    const { capture } = await listenToWholeCall(sim);
+    await capture.closed;
+    expect(capture.bytes).toBeGreaterThan(0);
+    expect(capture.typed('start')).toEqual([]);
+    expect(capture.typed('status-update').at(-1).status).toBe('ended');
+  });
+
+  it('wraps events in {"message": …} when asked, but never the start frame', async () => {
+    const sim = await start({ listen: { wrapEvents: true } });
+    const { capture } = await listenToWholeCall(sim);
+    await capture.closed;
+    const texts = capture.frames.flatMap((frame) => (frame.kind === 'text' ? [JSON.parse(frame.text)] : []));
+    expect(texts[0].type).toBe('start');
+    expect(texts.length).toBeGreaterThan(10);
+    for (const wrapped of texts.slice(1)) {
+      expect(Object.keys(wrapped)).toEqual(['message']);
+      expect(typeof wrapped.message.type).toBe('string');
+    }
+  });
+
+  it('cycles odd frame sizes, splitting samples, without changing the byte stream', async () => {
+    const odd = await start({ listen: { frameBytes: [1, 3, 1279] } });
+    const even = await start();
+    const [a, b] = await Promise.all([listenToWholeCall(odd), listenToWholeCall(even)]);
+    await Promise.all([a.capture.closed, b.capture.closed]);
+    const sizes = a.capture.binarySizes();
+    const pattern = [1, 3, 1279];
+    expect(sizes.slice(0, -1).every((size, i) => size === pattern[i % 3])).toBe(true);
+    expect(sizes.at(-1)).toBeLessThanOrEqual(pattern[(sizes.length - 1) % 3]);
+    expect(a.capture.bytes).toBe(odd.audioBytesSent(a.call.id));
+    // Same seed, same inputs: the concatenated audio is identical whatever the framing.
+    expect(a.capture.audio().equals(b.capture.audio())).toBe(true);
+  });
+
+  it('streams 8 kHz mono when configured', async () => {
+    const sim = await start({ listen: { sampleRate: 8000, channels: 1 } });
+    const { call, capture } = await listenToWholeCall(sim);
+    await capture.closed;
+    expect(JSON.parse((capture.frames[0] as { text: string }).text)).toMatchObject({ sampleRate: 8000, channels: 1 });
+    expect(capture.binarySizes().slice(0, -1).every((size) => size === 320)).toBe(true);
+    const ended = sim.getCall(call.id)!;
+    const answeredMs = Date.parse(ended.endedAt!) - Date.parse(ended.startedAt!);
+    expect(Math.abs(capture.bytes / 16 - answeredMs)).toBeLessThanOrEqual(2);
+    const samples = channel(capture.audio(), 1, 0);
+    expect(peak(samples)).toBeGreaterThan(TONE_PEAK_AMPLITUDE * 0.9);
+    expect(peak(samples)).toBeLessThanOrEqual(TONE_PEAK_AMPLITUDE);
+  });
+
+  it('puts customer speech only on channel 0 and assistant speech only on channel 1', async () => {
+    const sim = await start();
+    const { capture } = await listenToWholeCall(sim);
+    await capture.closed;
+    const audio = capture.audio();
+    const margin = 320; // one 20 ms frame
+    const customer = speechWindows(capture, 'user', 4, margin);
+    const assistant = speechWindows(capture, 'assistant', 4, margin);
+    expect(customer).toHaveLength(2);
+    expect(assistant).toHaveLength(2);
+    for (const [from, to] of customer) {
+      const left = channel(audio, 2, 0, from, to);
+      expect(peak(channel(audio, 2, 1, from, to))).toBe(0);
+      expect(rms(left)).toBeGreaterThan(3000);
+      expect(frequency(left, 16000)).toBeCloseTo(CUSTOMER_TONE_HZ, -1);
+    }
+    for (const [from, to] of assistant) {
+      const right = channel(audio, 2, 1, from, to);
+      expect(peak(channel(audio, 2, 0, from, to))).toBe(0);
+      expect(rms(right)).toBeGreaterThan(3000);
+      expect(frequency(right, 16000)).toBeCloseTo(ASSISTANT_TONE_HZ, -1);
+    }
+    // Before the first utterance (the pause after answering) both channels are digital silence.
+    const firstSpeech = Math.min(customer[0][0], assistant[0][0]) - margin;
+    expect(peak(channel(audio, 2, 0, 0, firstSpeech))).toBe(0);
+    expect(peak(channel(audio, 2, 1, 0, firstSpeech))).toBe(0);
+  });
+
+  it('serves several listeners at once and sums their bytes; a late joiner hears the rest of the call', async () => {
+    const sim = await start({ ringMs: 20_000, speed: 100 });
+    const { call, capture: early } = await listenToWholeCall(sim);
+    await vi.waitFor(() => expect(early.typed('transcript').length).toBeGreaterThan(0), { interval: 5 });
+    const late = new Capture(call.monitor.listenUrl);
+    await late.opened;
+    await Promise.all([early.closed, late.closed]);
+    expect(late.bytes).toBeGreaterThan(0);
+    expect(late.bytes).toBeLessThan(early.bytes);
+    expect(sim.audioBytesSent(call.id)).toBe(early.bytes + late.bytes);
+    const earlyAudio = early.audio();
+    expect(late.audio().equals(earlyAudio.subarray(earlyAudio.length - late.bytes))).toBe(true);
+    expect(late.typed('status-update').at(-1).status).toBe('ended');
+  });
+});
+
+describe('listen handshake', () => {
+  it('rejects unknown calls, ended calls and other paths with 404', async () => {
+    const sim = await start();
+    expect(await upgradeStatus(`ws://127.0.0.1:${sim.port}/00000000-0000-4000-8000-000000000000/listen`)).toBe(404);
+    expect(await upgradeStatus(`ws://127.0.0.1:${sim.port}/not-a-call/listen`)).toBe(404);
+    expect(await upgradeStatus(`ws://127.0.0.1:${sim.port}/somewhere`)).toBe(404);
+    const call = await createCall(sim);
+    sim.hangup(call.id);
+    expect(sim.getCall(call.id)?.endedReason).toBe('customer-ended-call');
+    expect(await upgradeStatus(call.monitor.listenUrl)).toBe(404);
+  });
+
+  it('requires the public key when listenAuthenticationEnabled', async () => {
+    const sim = await start({ publicKey: 'pub-123' });
+    const call = await createCall(sim, {
+      ...CALL_BODY,
+      assistantOverrides: { monitorPlan: { listenEnabled: true, listenAuthenticationEnabled: true } },
+    });
+    expect(await upgradeStatus(call.monitor.listenUrl)).toBe(401);
+    expect(await upgradeStatus(call.monitor.listenUrl, { authorization: `Bearer ${sim.apiKey}` })).toBe(401);
+    const capture = new Capture(call.monitor.listenUrl, { authorization: 'Bearer pub-123' });
+    await capture.opened;
+    // Without authentication enabled, no header is needed.
+    const open = await createCall(sim);
+    const anonymous = new Capture(open.monitor.listenUrl);
+    await anonymous.opened;
+  });
+});
+
+describe('listen faults', () => {
+  it('dropListen cuts the socket without a close frame and the call goes on', async () => {
+    const sim = await start({ hangupAfterScript: false });
+    const { call, capture } = await listenToWholeCall(sim);
+    await vi.waitFor(() => expect(capture.bytes).toBeGreaterThan(0), { interval: 5 });
+    sim.faults.dropListen(call.id);
+    const { code } = await capture.closed;
+    expect(code).toBe(1006);
+    expect(capture.typed('status-update').map((event) => event.status)).not.toContain('ended');
+    expect(sim.getCall(call.id)?.status).toBe('in-progress');
+    const bytesBefore = sim.audioBytesSent(call.id);
+    const again = new Capture(call.monitor.listenUrl);
+    await again.opened;
+    await vi.waitFor(() => expect(again.bytes).toBeGreaterThan(0), { interval: 5 });
+    sim.hangup(call.id);
+    expect(await again.closed).toEqual({ code: 1000, reason: 'call ended' });
+    expect(sim.audioBytesSent(call.id)).toBe(bytesBefore + again.bytes);
+  });
+
+  it('rejectListenUpgrades fails the next N handshakes (500 by default)', async () => {
+    const sim = await start();
+    const call = await createCall(sim);
+    sim.faults.rejectListenUpgrades(2);
+    sim.faults.rejectListenUpgrades(1, 503);
+    expect(await upgradeStatus(call.monitor.listenUrl)).toBe(500);
+    expect(await upgradeStatus(call.monitor.listenUrl)).toBe(500);
+    expect(await upgradeStatus(call.monitor.listenUrl)).toBe(503);
+    const capture = new Capture(call.monitor.listenUrl);
+    await capture.opened;
+  });
+
+  it('sendMalformed sends bad JSON, a truncated binary frame, a 1 MiB frame and an unknown event', async () => {
+    const sim = await start({ hangupAfterScript: false });
+    const { call, capture } = await listenToWholeCall(sim);
+    await vi.waitFor(() => expect(capture.bytes).toBeGreaterThan(0), { interval: 5 });
+    for (const kind of ['bad-json', 'truncated-binary', 'giant-frame', 'unknown-event'] as const) {
+      sim.faults.sendMalformed(call.id, kind);
+    }
+    await vi.waitFor(() => expect(capture.typed('weird-future-event')).toHaveLength(1), { interval: 5 });
+    expect(capture.frames).toContainEqual({ kind: 'text', text: '{not json' });
+    const sizes = capture.binarySizes();
+    expect(sizes).toContain(3);
+    expect(sizes).toContain(1024 * 1024);
+    const giant = capture.frames.find((frame) => frame.kind === 'binary' && frame.data.length === 1024 * 1024);
+    expect((giant as { data: Buffer }).data.every((byte) => byte === 0)).toBe(true);
+    expect(capture.typed('weird-future-event')[0]).toEqual({ type: 'weird-future-event', x: 1 });
+    sim.hangup(call.id);
+    await capture.closed;
+    expect(capture.bytes).toBe(sim.audioBytesSent(call.id));
+  });
+});
+
+describe('determinism', () => {
+  it('the same seed gives the same ids, event sequence and audio; another seed different ids', async () => {
+    const runs = await Promise.all(
+      [5, 5, 6].map(async (seed) => {
+        const sim = await start({ seed, script: undefined, speed: 400, ringMs: 80_000 });
+        const { call, capture } = await listenToWholeCall(sim);
+        await capture.closed;
+        const events = capture.events
+          .map((record) => record.event)
+          .filter((event) => event.type === 'transcript' || event.type === 'speech-update')
+          .map(({ timestamp: _timestamp, ...rest }) => rest);
+        return { id: call.id, orgId: call.orgId, events, audio: createHash('sha256').update(capture.audio()).digest('hex') };
+      }),
+    );
+    expect(runs[0].events.length).toBeGreaterThan(40);
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2].id).not.toBe(runs[0].id);
+  });
+});
