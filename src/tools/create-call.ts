@@ -100,7 +100,13 @@ export const createCallTool = defineTool({
 
     await confirmWithHuman(deps, context, `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}?`);
 
-    const call = await askVapi(`Placing a call to ${verdict.e164}`, undefined, () => deps.rest.createCall(body, { signal: context.signal }));
+    const call = await askVapi(
+      {
+        what: `Placing a call to ${verdict.e164}`,
+        ifOutcomeUnknown: 'Check list_calls for this number before trying again: a blind retry could place a second call.',
+      },
+      () => deps.rest.createCall(body, { signal: context.signal }),
+    );
     deps.directory.remember(call);
     deps.limits.recordPlaced(call.id);
     deps.logger.info('call placed', { callId: call.id, status: call.status });

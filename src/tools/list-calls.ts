@@ -50,7 +50,7 @@ export const listCallsTool = defineTool({
     const { status, ...given } = args;
     const filters: ListCallsFilters = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
     filters.limit ??= DEFAULT_LIST_LIMIT;
-    const calls = await askVapi('Listing calls', undefined, () => deps.rest.listCalls(filters, { signal: context.signal }));
+    const calls = await askVapi({ what: 'Listing calls' }, () => deps.rest.listCalls(filters, { signal: context.signal }));
     for (const call of calls) deps.directory.remember(call);
 
     const mayHaveMore = calls.length >= filters.limit;

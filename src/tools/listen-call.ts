@@ -18,8 +18,11 @@ export const listeningShape = {
   transcriptPath: z.string().optional().describe('Absolute path of the JSONL event log'),
   audioBytes: z.number().describe('PCM bytes received and written so far'),
   durationSeconds: z.number().describe('Seconds of audio received'),
-  reconnects: z.number().optional(),
+  reconnects: z.number().optional().describe('Times the listen socket dropped and was reconnected'),
+  malformedFrames: z.number().optional().describe('Frames that could not be read (counted, logged, skipped)'),
   diskError: z.string().optional().describe('Why files could not be written; the live transcript still works'),
+  audioStoppedReason: z.string().optional().describe('Why audio stopped being saved while listening went on'),
+  listenError: z.string().optional().describe('Why listening stopped before the call ended'),
 };
 
 export function listeningView(state: ListenerState): z.infer<z.ZodObject<typeof listeningShape>> {
@@ -31,7 +34,10 @@ export function listeningView(state: ListenerState): z.infer<z.ZodObject<typeof 
     audioBytes: state.audioBytes,
     durationSeconds: state.durationSeconds,
     ...(state.reconnects ? { reconnects: state.reconnects } : {}),
+    ...(state.malformedFrames ? { malformedFrames: state.malformedFrames } : {}),
     ...(state.diskError ? { diskError: state.diskError } : {}),
+    ...(state.audioStoppedReason ? { audioStoppedReason: state.audioStoppedReason } : {}),
+    ...(state.listenError ? { listenError: state.listenError } : {}),
   };
 }
 

@@ -28,7 +28,18 @@ export function shortId(callId: string): string {
 }
 
 /** What a REST or control failure means for the model, in the words of the operation it tried. */
-export function failureFromVapiError(err: VapiError, context: { callId?: string; what: string }): ToolFailure {
+export interface FailureContext {
+  callId?: string;
+  /** What was being attempted, as the start of a sentence: "Placing a call to +1…". */
+  what: string;
+  /** What to do when the request may or may not have taken effect. */
+  ifOutcomeUnknown?: string;
+}
+
+const CHECK_BEFORE_REPEATING = 'Check with get_call or read_transcript whether it happened before repeating it.';
+
+export function failureFromVapiError(err: VapiError, context: FailureContext): ToolFailure {
+  const ifUnknown = context.ifOutcomeUnknown ?? CHECK_BEFORE_REPEATING;
   const vapiSays = err.vapiMessage ? ` Vapi said: "${err.vapiMessage}".` : '';
   const failure = (code: string, reason: string, suggestion: string, retryable: boolean): ToolFailure => ({
     status: 'error',
@@ -45,12 +56,7 @@ export function failureFromVapiError(err: VapiError, context: { callId?: string;
   if (err.kind === 'timeout' || err.kind === 'network') {
     const reached = err.kind === 'timeout' ? 'did not answer in time' : 'could not be reached';
     if (err.mayHaveSucceeded) {
-      return failure(
-        'outcome-unknown',
-        `${context.what}: Vapi ${reached}, so it is unknown whether it took effect.`,
-        'Check with list_calls or get_call before trying again; repeating blindly could place a second call.',
-        false,
-      );
+      return failure('outcome-unknown', `${context.what}: Vapi ${reached}, so it is unknown whether it took effect.`, ifUnknown, false);
     }
     return failure('unreachable', `${context.what}: Vapi ${reached}.`, 'Check the network, then try again in a moment.', true);
   }
@@ -84,7 +90,7 @@ export function failureFromVapiError(err: VapiError, context: { callId?: string;
       return failure(
         'outcome-unknown',
         `${context.what}: Vapi failed with HTTP ${status} after receiving the request, so it may or may not have taken effect.${vapiSays}`,
-        'Check with list_calls or get_call before trying again; repeating blindly could place a second call.',
+        ifUnknown,
         false,
       );
     }

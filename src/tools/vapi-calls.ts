@@ -5,20 +5,20 @@
 import { VapiError } from '../vapi/errors.js';
 import { TERMINAL_STATUSES, type Call, type ControlMessage } from '../vapi/schemas.js';
 import type { ToolDeps } from './deps.js';
-import { failureFromVapiError, ToolError } from './result.js';
+import { failureFromVapiError, ToolError, type FailureContext } from './result.js';
 
-/** Runs a Vapi request, converting a VapiError into a ToolError phrased for `what`. */
-export async function askVapi<T>(what: string, callId: string | undefined, request: () => Promise<T>): Promise<T> {
+/** Runs a Vapi request, converting a VapiError into a ToolError phrased for the context. */
+export async function askVapi<T>(context: FailureContext, request: () => Promise<T>): Promise<T> {
   try {
     return await request();
   } catch (err) {
-    if (err instanceof VapiError) throw new ToolError(failureFromVapiError(err, { callId, what }));
+    if (err instanceof VapiError) throw new ToolError(failureFromVapiError(err, context));
     throw err;
   }
 }
 
 export async function fetchCall(deps: ToolDeps, callId: string, signal: AbortSignal): Promise<Call> {
-  const call = await askVapi(`Fetching call ${callId}`, callId, () => deps.rest.getCall(callId, { signal }));
+  const call = await askVapi({ what: `Fetching call ${callId}`, callId }, () => deps.rest.getCall(callId, { signal }));
   deps.directory.remember(call);
   return call;
 }

@@ -83,7 +83,7 @@ export async function sendHttp(req: HttpRequest): Promise<HttpResponse> {
       const response = await attemptOnce(req, timeoutMs);
       if (response.status >= 200 && response.status < 300) return response;
       retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-      failure = httpError(req.operation, response, redactor, retryAfterMs);
+      failure = httpError(req, response, redactor, retryAfterMs);
     } catch (error) {
       if (!(error instanceof VapiError) || error.kind === 'aborted') throw error;
       failure = error;
@@ -139,14 +139,15 @@ async function attemptOnce(req: HttpRequest, timeoutMs: number): Promise<HttpRes
     return { status: response.statusCode, headers: response.headers, body: parseBody(text) };
   } catch (error) {
     // Checked in this order: a caller abort wins over a timeout that fired at the same moment.
+    const changes = changesState(req);
     if (req.signal?.aborted) {
-      throw new VapiError({ kind: 'aborted', operation: req.operation, mayHaveSucceeded: true, cause: req.signal.reason });
+      throw new VapiError({ kind: 'aborted', operation: req.operation, mayHaveSucceeded: changes, cause: req.signal.reason });
     }
-    if (timedOut) throw new VapiError({ kind: 'timeout', operation: req.operation, mayHaveSucceeded: true, cause: error });
+    if (timedOut) throw new VapiError({ kind: 'timeout', operation: req.operation, mayHaveSucceeded: changes, cause: error });
     throw new VapiError({
       kind: 'network',
       operation: req.operation,
-      mayHaveSucceeded: !neverConnected(error),
+      mayHaveSucceeded: changes && !neverConnected(error),
       cause: error,
     });
   } finally {
@@ -164,18 +165,23 @@ function parseBody(text: string): unknown {
   }
 }
 
-function httpError(operation: string, response: HttpResponse, redactor: Redactor, retryAfterMs?: number): VapiError {
+/** A GET has no effect to have succeeded with, so "may have succeeded" only ever applies to other methods. */
+function changesState(req: HttpRequest): boolean {
+  return req.method !== 'GET';
+}
+
+function httpError(req: HttpRequest, response: HttpResponse, redactor: Redactor, retryAfterMs?: number): VapiError {
   let message = vapiMessageFrom(response.body);
   if (typeof response.body === 'string' && message && message.length > MAX_TEXT_MESSAGE_CHARS) {
     message = `${message.slice(0, MAX_TEXT_MESSAGE_CHARS)}…`;
   }
   return new VapiError({
     kind: 'http',
-    operation,
+    operation: req.operation,
     status: response.status,
     vapiMessage: message === undefined ? undefined : redactor.redact(message),
     // A 5xx may come after the server acted; a 4xx (including 408 and 429) means it refused the request.
-    mayHaveSucceeded: response.status >= 500,
+    mayHaveSucceeded: changesState(req) && response.status >= 500,
     retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
   });
 }

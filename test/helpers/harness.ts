@@ -17,6 +17,8 @@ import { createServer, type VapiCallServer } from '../../src/server.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 
 export const VALID_NUMBER = '+14155552671';
+/** A call's listen or control URL: bearer capabilities that must never leave the server. */
+const MONITOR_URL = /\/[0-9a-f-]{36}\/(listen|control)\b/;
 
 export interface Harness {
   sim: Simulator;
@@ -122,6 +124,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const leaked = [...wire, ...logLines].filter((line) => line.includes(apiKey) || line.includes(publicKey));
       await rm(baseDir, { recursive: true, force: true });
       if (leaked.length > 0) throw new Error(`an API key left the server: ${leaked[0].slice(0, 200)}`);
+      const capability = [...wire, ...logLines].find((line) => MONITOR_URL.test(line));
+      if (capability) throw new Error(`a monitor URL left the server: ${capability.slice(0, 200)}`);
     },
   };
 }
