@@ -3,6 +3,8 @@
  * by frame what a connection sends, and can reject handshakes or cut connections abruptly.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 
@@ -187,4 +189,13 @@ export function parseWav(file: Buffer): ParsedWav {
     data: file.subarray(dataStart, dataStart + dataSize),
     fileSize: file.length,
   };
+}
+
+/** Heap in use after a full garbage collection (gc is exposed at run time, no command-line flag needed). */
+export function settledHeapBytes(): number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
 }

@@ -1,0 +1,292 @@
+/**
+ * The rolling live transcript of one call, built from listen-socket events (pure: no I/O, no timers).
+ *
+ * - Final utterances become numbered lines (seq from 1, never reused). Only the newest `maxLines` are kept;
+ *   older ones are dropped and counted.
+ * - Per role at most one in-progress partial: a partial replaces the previous one, the final clears it.
+ * - `linesSince(cursor)` pages through lines with a cursor that never skips or repeats a line, and reports
+ *   lines that fell out of memory between two reads.
+ */
+import type { ListenEvent } from '../vapi/schemas.js';
+
+export type SpeakerRole = 'customer' | 'assistant';
+
+export interface TranscriptLine {
+  seq: number;
+  role: SpeakerRole;
+  text: string;
+  /** Seconds from call start to the utterance's event time, one decimal. */
+  secondsFromStart: number;
+}
+
+export interface PartialUtterance {
+  role: SpeakerRole;
+  text: string;
+}
+
+export interface LinesPage {
+  lines: TranscriptLine[];
+  /** Pass back as `sinceSeq` to get exactly the lines not yet returned. */
+  nextSeq: number;
+  /** True when more lines were available but did not fit in maxChars. */
+  truncated: boolean;
+  /** Lines after the cursor that were dropped from memory before this read (they remain in the event log). */
+  missedLines: number;
+}
+
+export interface RenderHeader {
+  callId: string;
+  status: string;
+  durationSeconds?: number;
+  /** Event log path, named in the note shown when old lines were dropped. */
+  transcriptPath?: string;
+}
+
+export interface RollingTranscriptOptions {
+  /** Default 500. */
+  maxLines?: number;
+  /** Call start (epoch ms), when known from the Call object. */
+  startedAt?: number;
+}
+
+export const DEFAULT_TRANSCRIPT_MAX_LINES = 500;
+
+const ROLE_LABEL: Record<SpeakerRole, string> = { customer: 'Customer', assistant: 'Assistant' };
+
+export class RollingTranscript {
+  readonly maxLines: number;
+  /** Vapi call status from status-update events ('unknown' before the first). */
+  status = 'unknown';
+  endedReason: string | undefined;
+  /** Lines dropped from memory because of maxLines. */
+  droppedLines = 0;
+
+  private readonly lineList: TranscriptLine[] = [];
+  private nextLineSeq = 1;
+  private readonly pending = new Map<SpeakerRole, string>();
+  private readonly speaking = new Set<SpeakerRole>();
+  private startMs: number | undefined;
+  private startFrozen = false;
+  private firstEventMs: number | undefined;
+
+  constructor(options: RollingTranscriptOptions = {}) {
+    this.maxLines = Math.max(1, Math.floor(options.maxLines ?? DEFAULT_TRANSCRIPT_MAX_LINES));
+    if (options.startedAt !== undefined && Number.isFinite(options.startedAt)) {
+      this.startMs = options.startedAt;
+      this.startFrozen = true;
+    }
+  }
+
+  /** Folds one event in; returns true when anything visible (lines, partials, status, speech) changed. */
+  apply(event: ListenEvent, receivedAt: number): boolean {
+    const at = eventTime(event, receivedAt);
+    this.firstEventMs ??= at;
+    const type = event.type;
+    if (type.startsWith('transcript')) return this.applyTranscript(event, type, at);
+    switch (type) {
+      case 'status-update':
+        return this.applyStatus(event, at);
+      case 'speech-update':
+        return this.applySpeech(event);
+      case 'end-of-call-report':
+        return this.markEnded(stringField(event, 'endedReason'));
+      default:
+        return false;
+    }
+  }
+
+  /** The lines still in memory, oldest first. */
+  lines(): readonly TranscriptLine[] {
+    return this.lineList;
+  }
+
+  /** Seq the next final line will get. */
+  get nextSeq(): number {
+    return this.nextLineSeq;
+  }
+
+  get ended(): boolean {
+    return this.status === 'ended';
+  }
+
+  /** In-progress utterances, customer first. */
+  partials(): PartialUtterance[] {
+    const out: PartialUtterance[] = [];
+    for (const role of ['customer', 'assistant'] as const) {
+      const text = this.pending.get(role);
+      if (text !== undefined) out.push({ role, text });
+    }
+    return out;
+  }
+
+  /** Roles currently speaking according to speech-update events. */
+  speakingRoles(): SpeakerRole[] {
+    return (['customer', 'assistant'] as const).filter((r) => this.speaking.has(r));
+  }
+
+  /**
+   * Lines with seq >= sinceSeq (default: from the oldest kept), at most maxChars of rendered text — but always
+   * at least one line when any is available, so a cursor can never get stuck on a long line.
+   */
+  linesSince(sinceSeq?: number, maxChars?: number): LinesPage {
+    const from = Math.max(1, Math.floor(sinceSeq ?? 1));
+    const oldestKept = this.lineList[0]?.seq ?? this.nextLineSeq;
+    const missedLines = Math.max(0, oldestKept - from);
+    const start = Math.max(from, oldestKept);
+    const startIndex = start - oldestKept;
+    const lines: TranscriptLine[] = [];
+    let used = 0;
+    let i = startIndex;
+    for (; i < this.lineList.length; i++) {
+      const line = this.lineList[i];
+      const cost = formatLine(line).length + 1;
+      if (maxChars !== undefined && lines.length > 0 && used + cost > maxChars) break;
+      lines.push({ ...line });
+      used += cost;
+    }
+    const truncated = i < this.lineList.length;
+    const nextSeq = lines.length > 0 ? lines[lines.length - 1].seq + 1 : Math.min(start, this.nextLineSeq);
+    return { lines, nextSeq, truncated, missedLines };
+  }
+
+  /**
+   * Text form: a header line, a note when lines were dropped or left out, the newest lines that fit in
+   * maxChars, then in-progress partials marked "(speaking)".
+   */
+  render(header: RenderHeader, maxChars?: number): string {
+    const status = header.status === 'ended' && this.endedReason ? `ended (${this.endedReason})` : header.status;
+    const duration = header.durationSeconds === undefined ? '' : `, ${header.durationSeconds.toFixed(1)} s`;
+    const head = `Call ${header.callId} (status: ${status}${duration})`;
+
+    const tail: string[] = [];
+    for (const p of this.partials()) tail.push(`${ROLE_LABEL[p.role]} (speaking): ${p.text}`);
+    for (const role of this.speakingRoles()) {
+      if (!this.pending.has(role)) tail.push(`${ROLE_LABEL[role]} (speaking): …`);
+    }
+
+    const where = header.transcriptPath ? ` The full event log is ${header.transcriptPath}.` : '';
+    const droppedNote = this.droppedLines > 0 ? `(${this.droppedLines} earlier lines were dropped from memory.${where})` : undefined;
+    const hiddenNote = (n: number): string => `(${n} earlier lines not shown to fit the size limit; page through them with a cursor.)`;
+    const fixed = [head, droppedNote, hiddenNote(this.lineList.length), ...tail].filter((x) => x !== undefined);
+    const budget = maxChars === undefined ? Infinity : maxChars - fixed.join('\n').length - 1;
+
+    const body: string[] = [];
+    let used = 0;
+    for (let i = this.lineList.length - 1; i >= 0; i--) {
+      const text = formatLine(this.lineList[i]);
+      if (used + text.length + 1 > budget) break;
+      body.push(text);
+      used += text.length + 1;
+    }
+    body.reverse();
+
+    const hidden = this.lineList.length - body.length;
+    const notes: string[] = [];
+    if (droppedNote) notes.push(droppedNote);
+    if (hidden > 0) notes.push(hiddenNote(hidden));
+    if (this.lineList.length === 0 && tail.length === 0) notes.push('(no speech yet)');
+
+    const text = [head, ...notes, ...body, ...tail].join('\n');
+    return maxChars !== undefined && text.length > maxChars ? `${text.slice(0, Math.max(0, maxChars - 1))}…` : text;
+  }
+
+  private applyTranscript(event: ListenEvent, type: string, at: number): boolean {
+    const role = speakerRole(event.role);
+    if (!role) return false;
+    const text = (stringField(event, 'transcript') ?? stringField(event, 'text') ?? '').trim();
+    const isPartial = transcriptKind(event, type) === 'partial';
+    if (isPartial) {
+      if (text === '') return this.pending.delete(role);
+      if (this.pending.get(role) === text) return false;
+      this.pending.set(role, text);
+      return true;
+    }
+    const hadPartial = this.pending.delete(role);
+    if (text === '') return hadPartial;
+    this.addLine(role, text, at);
+    return true;
+  }
+
+  private addLine(role: SpeakerRole, text: string, at: number): void {
+    if (!this.startFrozen) {
+      this.startMs ??= this.firstEventMs ?? at;
+      this.startFrozen = true;
+    }
+    const seconds = Math.max(0, (at - (this.startMs ?? at)) / 1000);
+    this.lineList.push({ seq: this.nextLineSeq++, role, text, secondsFromStart: Math.round(seconds * 10) / 10 });
+    while (this.lineList.length > this.maxLines) {
+      this.lineList.shift();
+      this.droppedLines++;
+    }
+  }
+
+  private applyStatus(event: ListenEvent, at: number): boolean {
+    const status = stringField(event, 'status');
+    if (!status) return false;
+    if (status === 'in-progress' && !this.startFrozen) this.startMs = at;
+    if (status === 'ended') return this.markEnded(stringField(event, 'endedReason'));
+    if (this.ended || this.status === status) return false;
+    this.status = status;
+    return true;
+  }
+
+  private markEnded(endedReason: string | undefined): boolean {
+    if (this.ended) {
+      if (this.endedReason !== undefined || endedReason === undefined) return false;
+      this.endedReason = endedReason;
+      return true;
+    }
+    this.status = 'ended';
+    this.endedReason = endedReason;
+    this.speaking.clear();
+    return true;
+  }
+
+  private applySpeech(event: ListenEvent): boolean {
+    const role = speakerRole(event.role);
+    const status = stringField(event, 'status');
+    if (!role || this.ended) return false;
+    if (status === 'started') {
+      if (this.speaking.has(role)) return false;
+      this.speaking.add(role);
+      return true;
+    }
+    if (status === 'stopped') return this.speaking.delete(role);
+    return false;
+  }
+}
+
+/** "Customer: text" — the line format shared by render() and the maxChars accounting of linesSince(). */
+export function formatLine(line: Pick<TranscriptLine, 'role' | 'text'>): string {
+  return `${ROLE_LABEL[line.role]}: ${line.text}`;
+}
+
+export function speakerRole(value: unknown): SpeakerRole | undefined {
+  if (value === 'user' || value === 'customer') return 'customer';
+  if (value === 'assistant' || value === 'bot') return 'assistant';
+  return undefined;
+}
+
+/** `transcriptType` field, else a `[transcriptType="…"]` selector in the type, else final. */
+function transcriptKind(event: ListenEvent, type: string): 'partial' | 'final' {
+  const field = event.transcriptType;
+  if (field === 'partial' || field === 'final') return field;
+  if (/transcriptType\s*=\s*["']?partial/.test(type)) return 'partial';
+  return 'final';
+}
+
+/** The event's own `timestamp` (epoch ms, or an ISO string) when present, else when it was received. */
+function eventTime(event: ListenEvent, receivedAt: number): number {
+  const ts = event.timestamp;
+  if (typeof ts === 'number' && Number.isFinite(ts) && ts > 0) return ts;
+  if (typeof ts === 'string') {
+    const parsed = Date.parse(ts);
+    if (Number.isFinite(parsed)) return parsed;
+  }
+  return receivedAt;
+}
+
+function stringField(event: ListenEvent, key: string): string | undefined {
+  const value = event[key];
+  return typeof value === 'string' ? value : undefined;
+}

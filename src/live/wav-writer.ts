@@ -1,0 +1,302 @@
+/**
+ * Streams linear16 PCM into a canonical 44-byte-header WAV file while audio is still arriving.
+ *
+ * - Bytes are appended in arrival order; the data chunk is the file's last chunk.
+ * - Memory stays flat: chunks queue without copying and are written in batches (writev), one batch in flight;
+ *   a queue above `maxPendingBytes` (a stalled disk) fails the writer instead of growing without bound.
+ * - The header's sizes are patched every `headerPatchIntervalMs` and on close, always to the data bytes actually
+ *   on disk at that moment, so a crash leaves a readable file whose header matches its contents.
+ * - On close a trailing partial sample block is zero-padded (never trimmed), so every received byte is kept and
+ *   the data size is a multiple of blockAlign. padToBlock() does the same mid-file, between two streams.
+ * - Errors (ENOSPC, EACCES …) never throw from write(): the writer stops, records `error` and calls onError.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { AudioFormat } from '../vapi/schemas.js';
+
+export const WAV_HEADER_BYTES = 44;
+/** RIFF sizes are u32: the RIFF size (36 + n) must fit, leaving room for the close padding. */
+export const MAX_WAV_DATA_BYTES = 0xffffffff - 36 - 16;
+const MAX_BUFFERS_PER_WRITE = 1024;
+
+export interface WavWriterOptions {
+  /** Default 2000 ms. */
+  headerPatchIntervalMs?: number;
+  /** Default 16 MiB (about 8 minutes of 16 kHz stereo). */
+  maxPendingBytes?: number;
+  /** Open with 'wx' (fail with EEXIST instead of replacing an existing file). */
+  exclusive?: boolean;
+  onError?: (error: Error) => void;
+}
+
+export class WavWriter {
+  readonly path: string;
+  readonly format: Readonly<AudioFormat>;
+  readonly blockAlign: number;
+  readonly byteRate: number;
+  /** Bytes handed to write() and accepted (not counting anything refused after a failure or close). */
+  bytesReceived = 0;
+  /** PCM bytes on disk after the header (includes close padding once closed). */
+  bytesWritten = 0;
+  /** Zero bytes added to complete partial blocks (padToBlock and close); included in bytesWritten. */
+  paddingBytes = 0;
+  error: Error | undefined;
+
+  private fh: FileHandle | undefined;
+  private readonly ready: Promise<void>;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private pumping = false;
+  private patchDue = false;
+  private lastPatchedBytes = -1;
+  private closing: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly maxPendingBytes: number;
+  private readonly onError?: (error: Error) => void;
+
+  /** Opens the file and writes the header; resolves when ready (rejects if the file cannot be created). */
+  static async open(path: string, format: AudioFormat, options: WavWriterOptions = {}): Promise<WavWriter> {
+    const writer = WavWriter.create(path, format, options);
+    await writer.ready;
+    if (writer.error) throw writer.error;
+    return writer;
+  }
+
+  /** Like open() but returns at once; writes queue until the file is open, failures surface via onError/error. */
+  static create(path: string, format: AudioFormat, options: WavWriterOptions = {}): WavWriter {
+    return new WavWriter(path, format, options);
+  }
+
+  private constructor(path: string, format: AudioFormat, options: WavWriterOptions) {
+    if (!Number.isInteger(format.channels) || format.channels < 1 || !Number.isInteger(format.sampleRate) || format.sampleRate < 1) {
+      throw new Error(`invalid audio format ${format.sampleRate} Hz / ${format.channels} ch`);
+    }
+    this.path = path;
+    this.format = { sampleRate: format.sampleRate, channels: format.channels };
+    this.blockAlign = format.channels * 2;
+    this.byteRate = format.sampleRate * this.blockAlign;
+    this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
+    this.onError = options.onError;
+    this.pumping = true; // nothing is written before the header
+    this.ready = this.openFile(options.exclusive ?? false);
+    this.timer = setInterval(() => {
+      if (this.bytesWritten !== this.lastPatchedBytes) {
+        this.patchDue = true;
+        this.kick();
+      }
+    }, options.headerPatchIntervalMs ?? 2000);
+    this.timer.unref();
+  }
+
+  get durationSeconds(): number {
+    return this.bytesWritten / this.byteRate;
+  }
+
+  /** Bytes waiting to be written (bounded by maxPendingBytes). */
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Appends PCM in arrival order. The buffer is kept (not copied) until written: do not mutate it. */
+  write(chunk: Buffer): void {
+    if (this.error || this.closing || chunk.length === 0) return;
+    if (this.bytesReceived + this.paddingBytes + chunk.length > MAX_WAV_DATA_BYTES) {
+      this.fail(new Error('WAV size limit (4 GiB) reached; later audio is not saved'));
+      return;
+    }
+    if (this.queuedBytes + chunk.length > this.maxPendingBytes) {
+      this.fail(new Error(`disk too slow: more than ${this.maxPendingBytes} audio bytes waiting to be written`));
+      return;
+    }
+    this.bytesReceived += chunk.length;
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    this.kick();
+  }
+
+  /**
+   * Completes a partial sample block with zeros so the next bytes start on a block boundary; returns the number
+   * of bytes added. Used when one stream ends mid-sample and another continues the file.
+   */
+  padToBlock(): number {
+    if (this.error || this.closing) return 0;
+    const partial = (this.bytesReceived + this.paddingBytes) % this.blockAlign;
+    if (partial === 0) return 0;
+    const padding = Buffer.alloc(this.blockAlign - partial);
+    this.paddingBytes += padding.length;
+    this.queue.push(padding);
+    this.queuedBytes += padding.length;
+    this.kick();
+    return padding.length;
+  }
+
+  /** Writes everything pending, pads to a whole block, patches the header and closes. Never rejects. */
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ready;
+    await this.idle();
+    const fh = this.fh;
+    if (!fh) return;
+    const partial = this.bytesWritten % this.blockAlign;
+    if (partial !== 0) {
+      try {
+        const padding = Buffer.alloc(this.blockAlign - partial);
+        await writeFully(fh, [padding], WAV_HEADER_BYTES + this.bytesWritten);
+        this.bytesWritten += padding.length;
+        this.paddingBytes += padding.length;
+      } catch (err) {
+        this.fail(asError(err));
+      }
+    }
+    try {
+      // A failed batch may have left part of itself on disk: cut the file back to what the header will say.
+      if (this.error) await fh.truncate(WAV_HEADER_BYTES + this.bytesWritten);
+      await this.patchHeader();
+      await fh.sync();
+    } catch (err) {
+      this.fail(asError(err));
+    }
+    try {
+      await fh.close();
+    } catch (err) {
+      this.fail(asError(err));
+    }
+    this.fh = undefined;
+  }
+
+  private async openFile(exclusive: boolean): Promise<void> {
+    try {
+      const fh = await open(this.path, exclusive ? 'wx' : 'w', 0o600);
+      this.fh = fh;
+      await writeFully(fh, [wavHeader(this.format, 0)], 0);
+      this.lastPatchedBytes = 0;
+    } catch (err) {
+      this.fail(asError(err));
+    }
+    this.pumping = false;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.pumping) {
+      return;
+    }
+    if (this.queue.length === 0 && !this.patchDue) {
+      this.wakeIdle();
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      for (;;) {
+        const fh = this.fh;
+        if (!fh || this.error) break;
+        if (this.queue.length > 0) {
+          const batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
+          this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BUFFERS_PER_WRITE);
+          let bytes = 0;
+          for (const b of batch) bytes += b.length;
+          this.queuedBytes -= bytes;
+          await writeFully(fh, batch, WAV_HEADER_BYTES + this.bytesWritten);
+          this.bytesWritten += bytes;
+          continue;
+        }
+        if (this.patchDue) {
+          this.patchDue = false;
+          await this.patchHeader();
+          continue;
+        }
+        break;
+      }
+    } catch (err) {
+      this.fail(asError(err));
+    } finally {
+      this.pumping = false;
+    }
+    this.wakeIdle();
+  }
+
+  private async patchHeader(): Promise<void> {
+    const fh = this.fh;
+    if (!fh) return;
+    const n = this.bytesWritten;
+    const sizes = Buffer.alloc(4);
+    sizes.writeUInt32LE(36 + n, 0);
+    await writeFully(fh, [sizes], 4);
+    sizes.writeUInt32LE(n, 0);
+    await writeFully(fh, [sizes], 40);
+    this.lastPatchedBytes = n;
+  }
+
+  private idle(): Promise<void> {
+    if (!this.pumping && (this.queue.length === 0 || this.error || !this.fh)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIdle(): void {
+    if (this.pumping) return;
+    if (this.queue.length > 0 && !this.error && this.fh) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private fail(error: Error): void {
+    if (this.error) return;
+    this.error = error;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.onError?.(error);
+  }
+}
+
+/** The canonical 44-byte PCM WAV header for `dataBytes` bytes of s16le audio. */
+export function wavHeader(format: AudioFormat, dataBytes: number): Buffer {
+  const blockAlign = format.channels * 2;
+  const h = Buffer.alloc(WAV_HEADER_BYTES);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write('WAVE', 8, 'ascii');
+  h.write('fmt ', 12, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(format.channels, 22);
+  h.writeUInt32LE(format.sampleRate, 24);
+  h.writeUInt32LE(format.sampleRate * blockAlign, 28);
+  h.writeUInt16LE(blockAlign, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
+/** writev until every byte is on disk (a short write continues where it stopped). */
+async function writeFully(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let pending = buffers;
+  let pos = position;
+  while (pending.length > 0) {
+    const { bytesWritten } = await fh.writev(pending, pos);
+    pos += bytesWritten;
+    let skip = bytesWritten;
+    let i = 0;
+    while (i < pending.length && skip >= pending[i].length) {
+      skip -= pending[i].length;
+      i++;
+    }
+    if (i === pending.length) return;
+    if (bytesWritten === 0) throw new Error('write made no progress');
+    pending = [pending[i].subarray(skip), ...pending.slice(i + 1)];
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
