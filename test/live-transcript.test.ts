@@ -76,9 +76,25 @@ describe('RollingTranscript: partials and finals', () => {
     expect(given.lines()[0].secondsFromStart).toBe(4);
 
     const first = new RollingTranscript();
+    first.apply({ type: 'status-update', status: 'in-progress' }, T0 + 500);
     first.apply({ type: 'speech-update', status: 'started', role: 'user' }, T0 + 1000);
     first.apply(final('user', 'a'), T0 + 3500);
-    expect(first.lines()[0].secondsFromStart).toBe(2.5);
+    expect(first.lines()[0].secondsFromStart).toBe(0.5); // a line is timed from when its utterance began
+  });
+
+  it('infers in-progress from speech when the listener joined after the answer', () => {
+    const late = new RollingTranscript();
+    late.apply({ type: 'status-update', status: 'ringing' }, T0);
+    expect(late.status).toBe('ringing');
+    expect(late.apply(partial('user', 'hel'), T0 + 2000)).toBe(true);
+    expect(late.status).toBe('in-progress');
+    late.apply(final('user', 'hello'), T0 + 3000);
+    late.apply(partial('assistant', 'hi'), T0 + 4000);
+    late.apply(final('assistant', 'hi there'), T0 + 5000);
+    expect(late.lines().map((l) => l.secondsFromStart)).toEqual([0, 2]);
+    late.apply({ type: 'status-update', status: 'ended' }, T0 + 6000);
+    late.apply({ type: 'speech-update', status: 'started', role: 'user' }, T0 + 6500);
+    expect(late.status).toBe('ended');
   });
 
   it('tracks status and endedReason; nothing moves a call back out of ended', () => {

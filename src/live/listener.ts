@@ -164,7 +164,8 @@ export class CallListener {
       connected: this.phase === 'connected',
       ended: this.ended,
       ...(this.endedReason !== undefined && { endedReason: this.endedReason }),
-      ...(this.audioPath !== undefined && { audioPath: this.audioPath }),
+      // While listening, the path audio will go to; once finished, only a file that was actually written.
+      ...(this.audioPath !== undefined && (this.wav !== undefined || this.phase !== 'finished') && { audioPath: this.audioPath }),
       transcriptPath: this.transcriptPath,
       audioBytes: this.audioBytes,
       durationSeconds: byteRate > 0 ? Math.round((this.audioBytes / byteRate) * 10) / 10 : 0,

@@ -15,7 +15,7 @@ export interface TranscriptLine {
   seq: number;
   role: SpeakerRole;
   text: string;
-  /** Seconds from call start to the utterance's event time, one decimal. */
+  /** Seconds from call start to when the utterance began (its first speech or partial event), one decimal. */
   secondsFromStart: number;
 }
 
@@ -51,6 +51,8 @@ export interface RollingTranscriptOptions {
 
 export const DEFAULT_TRANSCRIPT_MAX_LINES = 500;
 
+const PRE_ANSWER_STATUSES: ReadonlySet<string> = new Set(['unknown', 'scheduled', 'queued', 'ringing']);
+
 const ROLE_LABEL: Record<SpeakerRole, string> = { customer: 'Customer', assistant: 'Assistant' };
 
 export class RollingTranscript {
@@ -65,6 +67,8 @@ export class RollingTranscript {
   private nextLineSeq = 1;
   private readonly pending = new Map<SpeakerRole, string>();
   private readonly speaking = new Set<SpeakerRole>();
+  /** When each role's current utterance began (speech-update started or first partial): a line's time. */
+  private readonly utteranceStart = new Map<SpeakerRole, number>();
   private startMs: number | undefined;
   private startFrozen = false;
   private firstEventMs: number | undefined;
@@ -82,12 +86,17 @@ export class RollingTranscript {
     const at = eventTime(event, receivedAt);
     this.firstEventMs ??= at;
     const type = event.type;
-    if (type.startsWith('transcript')) return this.applyTranscript(event, type, at);
+    if (type.startsWith('transcript')) {
+      const answered = this.inferAnswered(at);
+      return this.applyTranscript(event, type, at) || answered;
+    }
     switch (type) {
       case 'status-update':
         return this.applyStatus(event, at);
-      case 'speech-update':
-        return this.applySpeech(event);
+      case 'speech-update': {
+        const answered = this.inferAnswered(at);
+        return this.applySpeech(event, at) || answered;
+      }
       case 'end-of-call-report':
         return this.markEnded(stringField(event, 'endedReason'));
       default:
@@ -190,20 +199,34 @@ export class RollingTranscript {
     return maxChars !== undefined && text.length > maxChars ? `${text.slice(0, Math.max(0, maxChars - 1))}…` : text;
   }
 
+  /**
+   * A listener that connects after the call was answered never sees the in-progress status-update; people
+   * talking is proof enough that the call is in progress.
+   */
+  private inferAnswered(at: number): boolean {
+    if (!PRE_ANSWER_STATUSES.has(this.status)) return false;
+    this.status = 'in-progress';
+    if (!this.startFrozen && this.startMs === undefined) this.startMs = at;
+    return true;
+  }
+
   private applyTranscript(event: ListenEvent, type: string, at: number): boolean {
     const role = speakerRole(event.role);
     if (!role) return false;
     const text = (stringField(event, 'transcript') ?? stringField(event, 'text') ?? '').trim();
     const isPartial = transcriptKind(event, type) === 'partial';
+    if (!this.utteranceStart.has(role)) this.utteranceStart.set(role, at);
     if (isPartial) {
       if (text === '') return this.pending.delete(role);
       if (this.pending.get(role) === text) return false;
       this.pending.set(role, text);
       return true;
     }
+    const startedAt = this.utteranceStart.get(role) ?? at;
+    this.utteranceStart.delete(role);
     const hadPartial = this.pending.delete(role);
     if (text === '') return hadPartial;
-    this.addLine(role, text, at);
+    this.addLine(role, text, startedAt);
     return true;
   }
 
@@ -242,11 +265,12 @@ export class RollingTranscript {
     return true;
   }
 
-  private applySpeech(event: ListenEvent): boolean {
+  private applySpeech(event: ListenEvent, at: number): boolean {
     const role = speakerRole(event.role);
     const status = stringField(event, 'status');
     if (!role || this.ended) return false;
     if (status === 'started') {
+      if (!this.utteranceStart.has(role)) this.utteranceStart.set(role, at);
       if (this.speaking.has(role)) return false;
       this.speaking.add(role);
       return true;

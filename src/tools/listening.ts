@@ -40,7 +40,13 @@ export async function listenerFor(
       retryable: false,
     });
   }
-  return { kind: 'live', listener: deps.listeners.ensure(callId, known.listenUrl, { saveAudio: options.saveAudio }) };
+  const startedAt = known.startedAt ? Date.parse(known.startedAt) : undefined;
+  const listener = deps.listeners.ensure(callId, known.listenUrl, {
+    saveAudio: options.saveAudio,
+    status: known.status,
+    ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}),
+  });
+  return { kind: 'live', listener };
 }
 
 export interface TranscriptLine {

@@ -8,6 +8,7 @@ export interface KnownCall {
   id: string;
   status?: string;
   endedReason?: string;
+  startedAt?: string;
   listenUrl?: string;
   controlUrl?: string;
 }
@@ -24,6 +25,7 @@ export class CallDirectory {
       id: call.id,
       status: call.status ?? previous?.status,
       endedReason: call.endedReason ?? previous?.endedReason,
+      startedAt: call.startedAt ?? previous?.startedAt,
       listenUrl: call.monitor?.listenUrl ?? previous?.listenUrl,
       controlUrl: call.monitor?.controlUrl ?? previous?.controlUrl,
     };
