@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { WebSocketServer } from 'ws';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -242,6 +244,33 @@ describe('openListenSocket: connection lifecycle', () => {
     expect((await r2.closed).code).toBe(1000);
     expect(r1.closes).toHaveLength(1);
     expect(r2.closes).toHaveLength(1);
+  });
+
+  it('cuts a connection that went silent and stopped answering pings, and keeps one that answers', async () => {
+    // A peer that never pongs stands in for a half-open connection.
+    const mute = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+    await once(mute, 'listening');
+    try {
+      const r = recorder();
+      const started = Date.now();
+      sockets.push(await openListenSocket({ url: `ws://127.0.0.1:${(mute.address() as AddressInfo).port}/x/listen`, handlers: r.handlers, idleTimeoutMs: 300 }));
+      expect((await r.closed).code).toBe(1006);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    } finally {
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
+
+    // The scripted server answers pings: a quiet but healthy connection survives several timeouts.
+    const alive = recorder();
+    const socket = await openListenSocket({ url: server.url(), handlers: alive.handlers, idleTimeoutMs: 200 });
+    sockets.push(socket);
+    const conn = await server.nextConnection();
+    let pings = 0;
+    conn.ws.on('ping', () => pings++);
+    await new Promise<void>((resolve) => {
+      conn.ws.on('ping', () => pings >= 4 && resolve());
+    });
+    expect(alive.closes).toHaveLength(0);
   });
 
   it('close() closes with 1000 and still reports onClose exactly once', async () => {

@@ -2,10 +2,12 @@
  * The built server as MCP hosts run it: spawned over stdio from an unrelated working directory with a
  * minimal environment. stdout must carry only JSON-RPC; startup failures must say what to fix.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './helpers/harness.js';
 import { runToExit, spawnServer } from './helpers/spawn.js';
 import { readWav } from './helpers/wav.js';
 
@@ -92,6 +94,37 @@ describe('stdio server', () => {
     const wav = readWav(join(recordings, `${callId}.wav`));
     expect(wav.dataIsLast).toBe(true);
     expect(wav.dataBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('hard kill', () => {
+  it('leaves a WAV that still parses, its header matching data already on disk', async () => {
+    const recordings = join(home, 'kill-recordings');
+    const server = spawnServer(['--simulate', '--sim-speed', '5'], { HOME: home, VAPI_RECORDINGS_DIR: recordings }, home);
+    await server.initialize();
+    const created = await server.callTool('create_call', { customer: { number: '+14155552671' } });
+    const path = join(recordings, `${created.structuredContent!.callId as string}.wav`);
+    // The header is patched every 2 s while audio flows: wait until a patch has recorded some audio.
+    const headerDataBytes = () => {
+      try {
+        return readFileSync(path).readUInt32LE(40);
+      } catch {
+        return 0;
+      }
+    };
+    await until(() => headerDataBytes() > 0 || undefined, 15_000, 'a patched WAV header');
+    server.child.kill('SIGKILL');
+    await server.exit();
+
+    const bytes = readFileSync(path);
+    expect(bytes.toString('ascii', 0, 4)).toBe('RIFF');
+    expect(bytes.toString('ascii', 8, 12)).toBe('WAVE');
+    const dataBytes = bytes.readUInt32LE(40);
+    expect(dataBytes % 4).toBe(0);
+    expect(44 + dataBytes).toBeLessThanOrEqual(bytes.length);
+    expect(bytes.readUInt32LE(4)).toBe(36 + dataBytes);
+    const wav = readWav(path);
+    expect(wav).toMatchObject({ sampleRate: 16000, channels: 2, bitsPerSample: 16 });
   });
 });
 

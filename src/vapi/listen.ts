@@ -39,6 +39,12 @@ export interface ListenSocketOptions {
    * code 1009 (reported through onMalformed, then onClose).
    */
   maxFrameBytes?: number;
+  /**
+   * A connection that has carried nothing (no frame, no pong) for this long is cut as dead, so the listener can
+   * reconnect or confirm the end; quiet connections are pinged at half of it. Default 20 000 ms. A half-open TCP
+   * connection (peer vanished without a FIN) would otherwise never be noticed.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface ListenSocket {
@@ -49,6 +55,7 @@ export interface ListenSocket {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 export const DEFAULT_MAX_TEXT_FRAME_BYTES = 4 * 1024 * 1024;
 /** Hard per-frame limit enforced by the WebSocket layer, protecting memory from a runaway peer. */
 export const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024 * 1024;
@@ -83,6 +90,9 @@ export function openListenSocket(options: ListenSocketOptions): Promise<ListenSo
     let audioStarted = false;
     let bytesReceived = 0;
     let closeTimer: NodeJS.Timeout | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let lastHeardAt = Date.now();
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
 
     const fail = (error: VapiError): void => {
       if (settled) return;
@@ -116,6 +126,13 @@ export function openListenSocket(options: ListenSocketOptions): Promise<ListenSo
       opened = true;
       settled = true;
       clearTimeout(connectTimer);
+      lastHeardAt = Date.now();
+      heartbeat = setInterval(() => {
+        const quietMs = Date.now() - lastHeardAt;
+        if (quietMs >= idleTimeoutMs) ws.terminate(); // reported through 'close' as 1006
+        else if (quietMs >= idleTimeoutMs / 2) ws.ping();
+      }, idleTimeoutMs / 4);
+      heartbeat.unref();
       resolve({
         close() {
           if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
@@ -130,9 +147,14 @@ export function openListenSocket(options: ListenSocketOptions): Promise<ListenSo
       });
     });
 
+    ws.on('pong', () => {
+      lastHeardAt = Date.now();
+    });
+
     ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(connectTimer);
       clearTimeout(closeTimer);
+      clearInterval(heartbeat);
       if (!opened) {
         fail(new VapiError({ kind: 'network', operation: OPERATION }));
         return;
@@ -143,6 +165,7 @@ export function openListenSocket(options: ListenSocketOptions): Promise<ListenSo
     });
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      lastHeardAt = Date.now();
       if (isBinary) {
         if (!formatAnnounced) {
           formatAnnounced = true;
