@@ -79,6 +79,18 @@ describe('listen faults', () => {
     expect(h.server.listeners.get(callId)!.state().audioBytes).toBeGreaterThan(0);
   });
 
+  it("falls back to Vapi's record when listening was refused and the call is over", async () => {
+    h = await startHarness({ sim: { speed: 200 } });
+    h.sim.faults.rejectListenUpgrades(1, 403);
+    const created = await h.ok<{ callId: string }>('create_call', { customer: { number: VALID_NUMBER } });
+    const listener = h.server.listeners.get(created.callId)!;
+    await listener.whenEnded();
+    expect(listener.state().listenError).toMatch(/403/);
+    const { last, lines } = await follow(h, created.callId, (read) => read.ended);
+    expect(last.source).toBe('vapi');
+    expect(lines.length).toBeGreaterThan(2);
+  });
+
   it('counts malformed frames and keeps going; every audio byte still lands on disk', async () => {
     h = await startHarness({ sim: { speed: 40 } });
     const callId = await place();

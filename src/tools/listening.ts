@@ -21,7 +21,13 @@ export async function listenerFor(
   options: { saveAudio: boolean; signal: AbortSignal },
 ): Promise<ListenTarget> {
   const existing = deps.listeners.get(callId);
-  if (existing) return { kind: 'live', listener: existing };
+  if (existing) {
+    const state = existing.state();
+    if (state.listening || !state.listenError) return { kind: 'live', listener: existing };
+    // Listening failed (handshake refused, unreachable): once the call is over, Vapi's record beats an empty transcript.
+    const call = await fetchCall(deps, callId, options.signal);
+    return call.status && TERMINAL_STATUSES.has(call.status) ? { kind: 'over', call } : { kind: 'live', listener: existing };
+  }
 
   let known = deps.directory.get(callId);
   let call: Call | undefined;
