@@ -5,6 +5,10 @@
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40 };
 
+export function isAtLeast(level: LogLevel, threshold: LogLevel): boolean {
+  return LEVEL_ORDER[level] >= LEVEL_ORDER[threshold];
+}
+
 export interface LogRecord {
   level: LogLevel;
   message: string;
@@ -26,13 +30,13 @@ export interface LoggerOptions {
 }
 
 export class StderrLogger implements Logger {
-  private readonly threshold: number;
+  private readonly threshold: LogLevel;
   private readonly write: (line: string) => void;
   private readonly redact: (text: string) => string;
   private readonly sinks = new Set<(record: LogRecord) => void>();
 
   constructor(options: LoggerOptions = {}) {
-    this.threshold = LEVEL_ORDER[options.level ?? 'info'];
+    this.threshold = options.level ?? 'info';
     this.write = options.write ?? ((line) => process.stderr.write(line));
     this.redact = options.redact ?? ((text) => text);
   }
@@ -66,7 +70,7 @@ export class StderrLogger implements Logger {
         // a broken mirror must never break logging
       }
     }
-    if (LEVEL_ORDER[level] < this.threshold) return;
+    if (!isAtLeast(level, this.threshold)) return;
     const suffix = safeFields === undefined ? '' : ` ${JSON.stringify(safeFields)}`;
     this.write(`${new Date().toISOString()} ${level.toUpperCase()} vapi-call-mcp: ${safeMessage}${suffix}\n`);
   }

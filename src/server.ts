@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from './config.js';
 import { CallLimits, DialPolicy } from './guard/index.js';
 import { ListenerRegistry } from './live/registry.js';
-import { StderrLogger, type Logger, type LogLevel } from './log.js';
+import { isAtLeast, StderrLogger, type Logger } from './log.js';
 import { Redactor } from './redact.js';
 import { registerTranscriptResource } from './resources/transcript.js';
 import type { ConfirmOutcome, ToolContext, ToolDeps } from './tools/deps.js';
@@ -36,13 +36,6 @@ export interface VapiCallServer {
   /** Finalises every recording, then closes the MCP connection. Idempotent. */
   close(): Promise<void>;
 }
-
-const MCP_LOG_LEVELS: Record<LogLevel, 'debug' | 'info' | 'warning' | 'error'> = {
-  debug: 'debug',
-  info: 'info',
-  warning: 'warning',
-  error: 'error',
-};
 
 export function createServer(options: CreateServerOptions): VapiCallServer {
   const { config } = options;
@@ -92,9 +85,10 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
   const offLogSink =
     logger instanceof StderrLogger
       ? logger.addSink((record) => {
-          if (!mcp.isConnected()) return;
+          // The client can lower this further with logging/setLevel; debug chatter stays on stderr unless asked for.
+          if (!mcp.isConnected() || !isAtLeast(record.level, config.logLevel)) return;
           mcp
-            .sendLoggingMessage({ level: MCP_LOG_LEVELS[record.level], logger: 'vapi-call-mcp', data: record.fields ? { message: record.message, ...record.fields } : record.message })
+            .sendLoggingMessage({ level: record.level, logger: 'vapi-call-mcp', data: record.fields ? { message: record.message, ...record.fields } : record.message })
             .catch(() => {});
         })
       : () => {};

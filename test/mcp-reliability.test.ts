@@ -121,3 +121,26 @@ describe('disk faults', () => {
     expect(h.logLines.join('\n')).toMatch(/ENOTDIR|EEXIST|not a directory/i);
   });
 });
+
+describe('isolation', () => {
+  it('one broken call does not disturb another, and tools answer while calls stream', async () => {
+    h = await startHarness({ sim: { speed: 30, answerMs: 30_000 } });
+    const healthy = await place();
+    const broken = await place();
+    await follow(h, broken, (_r, lines) => lines.length >= 1);
+    h.sim.faults.sendMalformed(broken, 'giant-frame');
+    h.sim.faults.sendMalformed(broken, 'bad-json');
+    h.sim.faults.dropListen(broken);
+
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) await h.ok('list_calls', { limit: 5 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    await Promise.all([healthy, broken].map((id) => follow(h, id, (read) => read.ended)));
+    const listener = h.server.listeners.get(healthy)!;
+    await listener.whenEnded();
+    expect(listener.state()).toMatchObject({ reconnects: 0, malformedFrames: 0 });
+    expect(listener.state().audioBytes).toBe(h.sim.audioBytesSent(healthy));
+    expect(h.server.listeners.get(broken)!.state().reconnects).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '../src/sim/index.js';
 import { until } from './helpers/harness.js';
 import { runToExit, spawnServer } from './helpers/spawn.js';
 import { readWav } from './helpers/wav.js';
@@ -94,6 +95,45 @@ describe('stdio server', () => {
     const wav = readWav(join(recordings, `${callId}.wav`));
     expect(wav.dataIsLast).toBe(true);
     expect(wav.dataBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('secrets on the wire', () => {
+  it('never prints the API key on stdout or stderr, even at debug level and on errors', async () => {
+    const apiKey = 'canary-stdio-key-6f1d2c9e8b7a';
+    const sim = await startSimulator({ apiKey, speed: 100 });
+    const server = spawnServer(
+      [],
+      {
+        HOME: home,
+        VAPI_API_KEY: apiKey,
+        VAPI_BASE_URL: sim.baseUrl,
+        VAPI_ASSISTANT_ID: 'assistant-stdio',
+        VAPI_PHONE_NUMBER_ID: 'phone-stdio',
+        VAPI_RECORDINGS_DIR: join(home, 'canary-recordings'),
+        VAPI_LOG_LEVEL: 'debug',
+      },
+      home,
+    );
+    try {
+      await server.initialize();
+      await server.request('logging/setLevel', { level: 'debug' });
+      const created = await server.callTool('create_call', { customer: { number: '+14155552671' } });
+      const callId = created.structuredContent!.callId as string;
+      await server.callTool('get_call', { callId });
+      const missing = await server.callTool('get_call', { callId: '7420f27a-0000-4000-8000-000000000001' });
+      expect(missing.isError).toBe(true);
+      await server.callTool('inject_say', { callId, content: 'hello' });
+    } finally {
+      server.child.stdin.end();
+      await server.exit();
+      await sim.close();
+    }
+    expect(server.stderr()).toMatch(/DEBUG/);
+    expect(server.stdoutLines.join('\n')).toMatch(/notifications\/message/); // logs mirrored to the client
+    expect(server.stdoutLines.join('\n')).not.toContain(apiKey);
+    expect(server.stderr()).not.toContain(apiKey);
+    expect(sim.requests.every((r) => r.authorization === `Bearer ${apiKey}`)).toBe(true);
   });
 });
 

@@ -4,6 +4,9 @@
  * - Bytes are appended in arrival order; the data chunk is the file's last chunk.
  * - Memory stays flat: chunks queue without copying and are written in batches (writev), one batch in flight;
  *   a queue above `maxPendingBytes` (a stalled disk) fails the writer instead of growing without bound.
+ * - Writes are coalesced: a batch starts `flushIntervalMs` after the first chunk queued behind it, or at once when
+ *   `flushBytes` are waiting. One write per 20 ms frame costs a thread-pool round trip, a syscall and promises per
+ *   frame; with hundreds of calls that was most of the server's CPU. Batching makes it a few writes per second.
  * - The header's sizes are patched every `headerPatchIntervalMs` and on close, always to the data bytes actually
  *   on disk at that moment, so a crash leaves a readable file whose header matches its contents.
  * - On close a trailing partial sample block is zero-padded (never trimmed), so every received byte is kept and
@@ -17,10 +20,16 @@ export const WAV_HEADER_BYTES = 44;
 /** RIFF sizes are u32: the RIFF size (36 + n) must fit, leaving room for the close padding. */
 export const MAX_WAV_DATA_BYTES = 0xffffffff - 36 - 16;
 const MAX_BUFFERS_PER_WRITE = 1024;
+const DEFAULT_FLUSH_INTERVAL_MS = 200;
+const DEFAULT_FLUSH_BYTES = 64 * 1024;
 
 export interface WavWriterOptions {
   /** Default 2000 ms. */
   headerPatchIntervalMs?: number;
+  /** Longest wait between queuing audio and starting to write it; default 200 ms. */
+  flushIntervalMs?: number;
+  /** Queued bytes that start a write without waiting for flushIntervalMs; default 64 KiB (0.5 s of 16 kHz stereo). */
+  flushBytes?: number;
   /** Default 16 MiB (about 8 minutes of 16 kHz stereo). */
   maxPendingBytes?: number;
   /** Open with 'wx' (fail with EEXIST instead of replacing an existing file). */
@@ -51,6 +60,9 @@ export class WavWriter {
   private closing: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly flushIntervalMs: number;
+  private readonly flushBytes: number;
   private readonly maxPendingBytes: number;
   private readonly onError?: (error: Error) => void;
 
@@ -76,6 +88,8 @@ export class WavWriter {
     this.blockAlign = format.channels * 2;
     this.byteRate = format.sampleRate * this.blockAlign;
     this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
     this.onError = options.onError;
     this.pumping = true; // nothing is written before the header
     this.ready = this.openFile(options.exclusive ?? false);
@@ -111,7 +125,7 @@ export class WavWriter {
     this.bytesReceived += chunk.length;
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
-    this.kick();
+    this.scheduleFlush();
   }
 
   /**
@@ -126,7 +140,7 @@ export class WavWriter {
     this.paddingBytes += padding.length;
     this.queue.push(padding);
     this.queuedBytes += padding.length;
-    this.kick();
+    this.scheduleFlush();
     return padding.length;
   }
 
@@ -139,6 +153,7 @@ export class WavWriter {
   private async finish(): Promise<void> {
     clearInterval(this.timer);
     await this.ready;
+    this.kick();
     await this.idle();
     const fh = this.fh;
     if (!fh) return;
@@ -182,7 +197,23 @@ export class WavWriter {
     this.kick();
   }
 
+  /** Writes soon: at once when enough is queued, else when the flush interval has passed. */
+  private scheduleFlush(): void {
+    if (this.queuedBytes >= this.flushBytes) {
+      this.kick();
+      return;
+    }
+    if (this.flushTimer || this.pumping) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.kick();
+    }, this.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
   private kick(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.pumping) {
       return;
     }
@@ -251,6 +282,8 @@ export class WavWriter {
 
   private fail(error: Error): void {
     if (this.error) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.error = error;
     this.queue = [];
     this.queuedBytes = 0;

@@ -66,7 +66,8 @@ export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterT
           const structured = deps.config.simulated ? { ...result, simulated: true } : result;
           return success(structured, options.redact);
         } catch (err) {
-          return failure(toFailure(err, tool.name, deps), options.redact);
+          const envelope = toFailure(err, tool.name, deps);
+          return failure(deps.config.simulated ? { ...envelope, simulated: true } : envelope, options.redact);
         }
       }) as never,
     );
@@ -107,6 +108,6 @@ function success(structured: Record<string, unknown>, redact: (text: string) => 
  * The failure envelope travels as text only: SDK clients validate any structuredContent against the tool's
  * outputSchema even on isError results, and the envelope is not the success shape.
  */
-function failure(fail: ToolFailure, redact: (text: string) => string): CallToolResult {
+function failure(fail: ToolFailure & { simulated?: boolean }, redact: (text: string) => string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: redact(JSON.stringify(fail)) }] };
 }
