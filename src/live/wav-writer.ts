@@ -2,11 +2,15 @@
  * Streams linear16 PCM into a canonical 44-byte-header WAV file while audio is still arriving.
  *
  * - Bytes are appended in arrival order; the data chunk is the file's last chunk.
- * - Memory stays flat: chunks queue without copying and are written in batches (writev), one batch in flight;
- *   a queue above `maxPendingBytes` (a stalled disk) fails the writer instead of growing without bound.
+ * - Memory stays flat: audio waits in a queue and is written in batches (writev), one batch in flight; a queue
+ *   above `maxPendingBytes` (a stalled disk) fails the writer instead of growing without bound.
  * - Writes are coalesced: a batch starts `flushIntervalMs` after the first chunk queued behind it, or at once when
  *   `flushBytes` are waiting. One write per 20 ms frame costs a thread-pool round trip, a syscall and promises per
  *   frame; with hundreds of calls that was most of the server's CPU. Batching makes it a few writes per second.
+ * - Small chunks are copied into staging blocks rather than kept: a frame's buffer then dies young, instead of
+ *   thousands of frame buffers a second living long enough to be promoted to the old generation, which made the
+ *   garbage collector's pauses (and the server's memory) grow with the number of calls. Large chunks are queued
+ *   as they are.
  * - The header's sizes are patched every `headerPatchIntervalMs` and on close, always to the data bytes actually
  *   on disk at that moment, so a crash leaves a readable file whose header matches its contents.
  * - On close a trailing partial sample block is zero-padded (never trimmed), so every received byte is kept and
@@ -22,13 +26,15 @@ export const MAX_WAV_DATA_BYTES = 0xffffffff - 36 - 16;
 const MAX_BUFFERS_PER_WRITE = 1024;
 const DEFAULT_FLUSH_INTERVAL_MS = 200;
 const DEFAULT_FLUSH_BYTES = 64 * 1024;
+/** Chunks smaller than this are copied into a staging block of this size. */
+const STAGING_BLOCK_BYTES = 16 * 1024;
 
 export interface WavWriterOptions {
   /** Default 2000 ms. */
   headerPatchIntervalMs?: number;
   /** Longest wait between queuing audio and starting to write it; default 200 ms. */
   flushIntervalMs?: number;
-  /** Queued bytes that start a write without waiting for flushIntervalMs; default 64 KiB (0.5 s of 16 kHz stereo). */
+  /** Queued bytes that start a write without waiting for flushIntervalMs; default 64 KiB (about 1 s of 16 kHz stereo). */
   flushBytes?: number;
   /** Default 16 MiB (about 8 minutes of 16 kHz stereo). */
   maxPendingBytes?: number;
@@ -52,7 +58,14 @@ export class WavWriter {
 
   private fh: FileHandle | undefined;
   private readonly ready: Promise<void>;
+  /** Audio waiting to be written, in order; the staging block being filled comes after it. */
   private queue: Buffer[] = [];
+  private staging: Buffer | undefined;
+  private stagingFill = 0;
+  /** A staging block whose bytes are on disk, ready to be filled again (saves an allocation per batch). */
+  private spareBlock: Buffer | undefined;
+  private readonly stagingBlocks = new WeakSet<ArrayBufferLike>();
+  /** Bytes in the queue and the staging block. */
   private queuedBytes = 0;
   private pumping = false;
   private patchDue = false;
@@ -111,7 +124,7 @@ export class WavWriter {
     return this.queuedBytes;
   }
 
-  /** Appends PCM in arrival order. The buffer is kept (not copied) until written: do not mutate it. */
+  /** Appends PCM in arrival order. A large buffer is kept (not copied) until written: do not mutate it. */
   write(chunk: Buffer): void {
     if (this.error || this.closing || chunk.length === 0) return;
     if (this.bytesReceived + this.paddingBytes + chunk.length > MAX_WAV_DATA_BYTES) {
@@ -123,8 +136,7 @@ export class WavWriter {
       return;
     }
     this.bytesReceived += chunk.length;
-    this.queue.push(chunk);
-    this.queuedBytes += chunk.length;
+    this.enqueue(chunk);
     this.scheduleFlush();
   }
 
@@ -138,8 +150,7 @@ export class WavWriter {
     if (partial === 0) return 0;
     const padding = Buffer.alloc(this.blockAlign - partial);
     this.paddingBytes += padding.length;
-    this.queue.push(padding);
-    this.queuedBytes += padding.length;
+    this.enqueue(padding);
     this.scheduleFlush();
     return padding.length;
   }
@@ -197,6 +208,35 @@ export class WavWriter {
     this.kick();
   }
 
+  private enqueue(chunk: Buffer): void {
+    this.queuedBytes += chunk.length;
+    if (chunk.length >= STAGING_BLOCK_BYTES) {
+      this.sealStaging();
+      this.queue.push(chunk);
+      return;
+    }
+    if (!this.staging || this.stagingFill + chunk.length > this.staging.length) {
+      this.sealStaging();
+      this.staging = this.spareBlock ?? this.newStagingBlock();
+      this.spareBlock = undefined;
+    }
+    chunk.copy(this.staging, this.stagingFill);
+    this.stagingFill += chunk.length;
+  }
+
+  private newStagingBlock(): Buffer {
+    const block = Buffer.allocUnsafe(STAGING_BLOCK_BYTES);
+    this.stagingBlocks.add(block.buffer);
+    return block;
+  }
+
+  /** Moves the staged bytes to the queue; the next small chunk starts a new block. */
+  private sealStaging(): void {
+    if (this.staging && this.stagingFill > 0) this.queue.push(this.staging.subarray(0, this.stagingFill));
+    this.staging = undefined;
+    this.stagingFill = 0;
+  }
+
   /** Writes soon: at once when enough is queued, else when the flush interval has passed. */
   private scheduleFlush(): void {
     if (this.queuedBytes >= this.flushBytes) {
@@ -217,7 +257,7 @@ export class WavWriter {
     if (this.pumping) {
       return;
     }
-    if (this.queue.length === 0 && !this.patchDue) {
+    if (this.queuedBytes === 0 && !this.patchDue) {
       this.wakeIdle();
       return;
     }
@@ -230,7 +270,8 @@ export class WavWriter {
       for (;;) {
         const fh = this.fh;
         if (!fh || this.error) break;
-        if (this.queue.length > 0) {
+        if (this.queuedBytes > 0) {
+          this.sealStaging();
           const batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
           this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BUFFERS_PER_WRITE);
           let bytes = 0;
@@ -238,6 +279,8 @@ export class WavWriter {
           this.queuedBytes -= bytes;
           await writeFully(fh, batch, WAV_HEADER_BYTES + this.bytesWritten);
           this.bytesWritten += bytes;
+          const last = batch[batch.length - 1];
+          if (this.stagingBlocks.has(last.buffer)) this.spareBlock = Buffer.from(last.buffer, 0, STAGING_BLOCK_BYTES);
           continue;
         }
         if (this.patchDue) {
@@ -268,13 +311,13 @@ export class WavWriter {
   }
 
   private idle(): Promise<void> {
-    if (!this.pumping && (this.queue.length === 0 || this.error || !this.fh)) return Promise.resolve();
+    if (!this.pumping && (this.queuedBytes === 0 || this.error || !this.fh)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private wakeIdle(): void {
     if (this.pumping) return;
-    if (this.queue.length > 0 && !this.error && this.fh) return;
+    if (this.queuedBytes > 0 && !this.error && this.fh) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -286,6 +329,8 @@ export class WavWriter {
     this.flushTimer = undefined;
     this.error = error;
     this.queue = [];
+    this.staging = undefined;
+    this.stagingFill = 0;
     this.queuedBytes = 0;
     this.onError?.(error);
   }

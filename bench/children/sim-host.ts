@@ -1,0 +1,68 @@
+/**
+ * Child process: the Vapi simulator on its own core, driven by the bench over IPC. It records when every
+ * transcript event was handed to a listen socket, by wrapping SimCall.prototype.emit (the simulator exposes no
+ * emission hook; the wrapper changes nothing the simulator sends).
+ */
+import { SimCall } from '../../src/sim/call.js';
+import { DEFAULT_SCRIPT, startSimulator, type ScriptTurn } from '../../src/sim/index.js';
+import { wallNow } from '../lib/clock.js';
+import type { Emissions, SimHostSettings, SimReady, SimReply, SimReplyValue, SimRequest } from '../lib/sim-protocol.js';
+
+const settings = JSON.parse(process.argv[2] ?? '{}') as SimHostSettings;
+
+let emissions: Emissions = { transcripts: {}, counts: {} };
+const originalEmit = SimCall.prototype.emit;
+SimCall.prototype.emit = function emitAndRecord(this: SimCall, event: Record<string, unknown>): void {
+  originalEmit.call(this, event);
+  if (this.listenerCount === 0) return;
+  const at = wallNow();
+  const type = String(event.type);
+  const counts = (emissions.counts[this.id] ??= {});
+  counts[type] = (counts[type] ?? 0) + 1;
+  if (type === 'transcript') (emissions.transcripts[this.id] ??= []).push(at);
+};
+
+const script: ScriptTurn[] = [];
+for (let i = 0; i < settings.scriptRepeats; i++) script.push(...DEFAULT_SCRIPT);
+
+const sim = await startSimulator({
+  speed: settings.speed,
+  seed: settings.seed,
+  ringMs: settings.ringMs,
+  answerMs: settings.answerMs,
+  script,
+  hangupAfterScript: false,
+});
+
+function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
+  switch (request.cmd) {
+    case 'now':
+      return wallNow();
+    case 'bytes':
+      return Object.fromEntries(request.callIds.map((id) => [id, sim.audioBytesSent(id)]));
+    case 'hangup':
+      for (const id of request.callIds) sim.hangup(id);
+      return null;
+    case 'emissions': {
+      const drained = emissions;
+      emissions = { transcripts: {}, counts: {} };
+      return drained;
+    }
+    case 'close':
+      return sim.close().then(() => {
+        setImmediate(() => process.exit(0));
+        return null;
+      });
+  }
+}
+
+process.on('message', (message: SimRequest & { id: number }) => {
+  Promise.resolve()
+    .then(() => handle(message))
+    .then(
+      (value) => process.send?.({ type: 'reply', id: message.id, value } satisfies SimReply),
+      (error: unknown) => process.send?.({ type: 'reply', id: message.id, error: String(error) } satisfies SimReply),
+    );
+});
+process.on('disconnect', () => void sim.close().then(() => process.exit(0)));
+process.send?.({ type: 'ready', baseUrl: sim.baseUrl, apiKey: sim.apiKey } satisfies SimReady);

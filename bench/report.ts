@@ -1,0 +1,126 @@
+/** The results as Markdown: the table kept in bench/README.md and bench/results/latest.md. */
+import type { BenchResults } from './core.js';
+import type { Distribution } from './lib/stats.js';
+import type { CapacityStep } from './sections/capacity.js';
+
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `Run ${r.startedAt} (${r.mode}, ${r.wallSeconds} s) on ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; ` +
+      `load average at start ${r.loadAverage.join(' / ')}; ` +
+      (r.pinning ? `server pinned to core ${r.pinning.measuredCore}, simulator + driver to core ${r.pinning.loadCore}.` : 'not pinned.'),
+  );
+  if (r.serverEntry) out.push(`Server build measured: ${r.serverEntry}.`);
+  out.push('', '| target | measured | met |', '|---|---|---|');
+  for (const t of r.targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met === 'partly' ? 'partly' : t.met ? 'yes' : '**no**'} |`);
+
+  if (r.capacity) {
+    out.push(
+      '',
+      `**Listen capacity** (${r.settings.capacity.windowMs / 1000} s measured per step, 16 kHz stereo in 20 ms frames per call). Largest N held in real time: **${r.capacity.maxHeld}** (${r.capacity.stoppedBecause}).`,
+      '',
+      '| calls | server CPU | RSS | RSS/call | update latency p50 / p99 / max | throttled events (wait p50 / max) | audio written = sent | disk lag max | simulator CPU | held |',
+      '|---:|---:|---:|---:|---|---|---|---:|---:|---|',
+    );
+    for (const s of [...r.capacity.steps].sort((a, b) => a.calls - b.calls)) {
+      if ('aborted' in s) {
+        out.push(`| ${s.calls} | – | – | – | – | – | – | – | – | no: ${s.failures.join('; ')} |`);
+        continue;
+      }
+      out.push(
+        `| ${s.calls} | ${s.server.cpuPercent}% | ${s.server.rssMb} MB | ${s.server.rssKbPerCall} KB | ${triple(s.latency.unthrottled)} ms (n=${s.latency.unthrottled.n}) | ` +
+          `${throttled(s)} | ${s.audio.equal ? `yes (${mb(s.audio.bytesWritten)})` : `**no** (${s.audio.callsMismatched} calls)`} | ${s.audio.lagMsMax} ms | ${s.simulator.cpuPercent}% | ${s.held ? 'yes' : `no: ${s.failures.join('; ')}`} |`,
+      );
+    }
+    const stolen = r.capacity.steps.filter((s): s is CapacityStep => !('aborted' in s) && s.server.stealMs > 0);
+    if (stolen.length) {
+      out.push('', `VM steal on the server's core during the windows: ${stolen.map((s) => `${s.server.stealMs} ms at ${s.calls} calls`).join(', ')}.`);
+    }
+    if (r.capacity.rssKbPerCallFit !== null) {
+      out.push('', `RSS per additional call (least-squares slope over the held steps of 10 to ${r.capacity.rssFitMaxCalls} calls): ${r.capacity.rssKbPerCallFit} KB.`);
+    }
+  }
+
+  if (r.duration) {
+    const d = r.duration;
+    out.push(
+      '',
+      `**Memory over one long call** (streamed at ${d.speed}× real time, ${d.wallSeconds} s): audio written = sent: ${d.audio.equal ? 'yes' : '**no**'} (${mb(d.audio.bytesWritten)}); transcript events on disk = sent: ${d.transcripts.equal ? 'yes' : '**no**'} (${d.transcripts.eventsOnDisk}).`,
+      '',
+      `| call time | ${d.marks.map((x) => `${x.callMinutes} min`).join(' | ')} | growth | peak |`,
+      `|---|${d.marks.map(() => '---:').join('|')}|---:|---:|`,
+      `| server RSS | ${d.marks.map((x) => `${x.rssMb} MB`).join(' | ')} | ${d.growthMb} MB | ${d.peakRssMb} MB |`,
+    );
+    const l = d.latency;
+    out.push(
+      '',
+      `Update latency at ${d.speed}× (a transcript event every ${d.eventIntervalMs} ms): ${l.throttled.n} of ${l.events} events arrived inside the 100 ms throttle window ` +
+        `(throttle wait p50 / max ${l.throttleWait.p50 ?? '–'} / ${l.throttleWait.max ?? '–'} ms); latency excluding the throttle wait p50 / p99 / max ${triple(l.excludingThrottle)} ms; ` +
+        `as received, throttle included, ${triple(l.all)} ms; events never followed by an update: ${l.unnotified}.`,
+    );
+    if (d.liveHeap) {
+      out.push('', `Live heap after a full GC (heap snapshots, second run of the same call): ${d.liveHeap.map((h) => `${h.mb} MB at ${h.callMinutes} min`).join(', ')}.`);
+    }
+  }
+
+  if (r.baseline) {
+    out.push(
+      '',
+      `**Against the naive baseline** (the same captured stream replayed at ${r.settings.baseline.replaySpeed}× real time, or as fast as the listener reads; CPU = user + system of the listener process; ≈ extrapolated from the measured quadratic curve when the naive run was cut).`,
+      '',
+      '| call audio | ours CPU | ours peak RSS (above start) | naive CPU | naive peak RSS (above start) | CPU ratio | peak RSS ratio |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const row of r.baseline.rows) {
+      const n = row.naive;
+      const cut = n.extrapolated ? ` (cut at ${n.measuredMinutes} min)` : '';
+      out.push(
+        `| ${row.minutes} min (${mb(row.audioBytes)}) | ${row.ours.cpuSeconds} s${row.ours.completed ? '' : ' (**incomplete file**)'} | ${row.ours.peakRssMb} MB (+${above(row.ours)}) | ` +
+          `${n.extrapolated ? '≈ ' : ''}${n.cpuSeconds} s${cut} | ${n.extrapolated ? '≥ ' : ''}${n.peakRssMb} MB (+${above(n)}) | ${n.extrapolated ? '≈ ' : ''}${row.cpuRatio}× | ${row.peakRssRatio}× |`,
+      );
+    }
+    if (r.baseline.naiveRealTimeLimitMinutes !== null) {
+      out.push('', `One naive listener needs more than 20 ms of CPU per 20 ms frame after about ${r.baseline.naiveRealTimeLimitMinutes} minutes of a call: from then on it cannot keep up with a single call.`);
+    }
+  }
+
+  if (r.startup) {
+    const s = r.startup;
+    const line = (label: string, t: NonNullable<typeof s.oneCore>) =>
+      `${label}: initialize ${t.initializeMs.median} ms (${t.initializeMs.min}–${t.initializeMs.max}), tools/list ${t.toolsListMs.median} ms (${t.toolsListMs.min}–${t.toolsListMs.max}); bare \`node -e ''\` ${t.bareNodeMs} ms`;
+    out.push('', `**Start-up** (median of ${s.runs}; spawn → reply received; ${s.tools} tools):`, '', `- ${line('as users run it (unpinned)', s.unpinned)}`);
+    if (s.oneCore) out.push(`- ${line('on one pinned core', s.oneCore)}`);
+  }
+
+  if (r.overhead) {
+    out.push(
+      '',
+      `**Tool overhead** (${r.overhead.iterations} iterations each; MCP over stdio vs the same request straight to the simulator; added = paired difference):`,
+      '',
+      '| tool | MCP p50 / p99 | direct p50 / p99 | added p50 / p99 |',
+      '|---|---|---|---|',
+    );
+    for (const [tool, t] of Object.entries(r.overhead.tools)) {
+      out.push(`| ${tool} | ${t.mcp.p50} / ${t.mcp.p99} ms | ${t.direct.p50} / ${t.direct.p99} ms | ${t.added.p50} / ${t.added.p99} ms |`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function triple(d: Distribution): string {
+  return `${d.p50 ?? '–'} / ${d.p99 ?? '–'} / ${d.max ?? '–'}`;
+}
+
+function throttled(s: CapacityStep): string {
+  const t = s.latency.throttleWait;
+  return t.n === 0 ? '0' : `${t.n} (${t.p50} / ${t.max} ms)`;
+}
+
+function above(run: { peakRssMb: number; baselineRssMb: number }): string {
+  return `${Math.round(run.peakRssMb - run.baselineRssMb)} MB`;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+}

@@ -1,0 +1,81 @@
+/** What one run measures, and how hard: the full run (about 6-8 minutes on 2 cores) and the quick one (CI). */
+
+export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhead';
+export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead'];
+
+export interface CapacitySettings {
+  /** Concurrent calls per step, ascending; the ramp stops at the first step not held in real time. */
+  steps: number[];
+  /** After a failure, this many bisection steps between the last held and the failed count. */
+  bisect: number;
+  /** Calls are started evenly over this time, so they are not in lock-step. */
+  staggerMs: number;
+  /** Streaming time after every call is answered and before measuring. */
+  warmupMs: number;
+  /** The measured window. */
+  windowMs: number;
+  /** Real-time criteria (see bench/README.md). */
+  maxLagMs: number;
+  maxLatencyP99Ms: number;
+  maxCpuPercent: number;
+}
+
+export interface BenchSettings {
+  mode: 'full' | 'quick';
+  /** Pin the measured process and the load generator to different cores with taskset (when available). */
+  pin: boolean;
+  seed: number;
+  sections: Section[];
+  capacity: CapacitySettings;
+  duration: {
+    /** Call-time minutes at which the server's RSS is sampled; the call lasts until the last one. */
+    marksMinutes: number[];
+    /** Simulator speed-up for this call. */
+    speed: number;
+    /** Also stream the call once more taking heap snapshots (live heap after GC) at the second and last marks. */
+    heapSnapshots: boolean;
+  };
+  baseline: {
+    /** Call audio lengths compared, minutes. */
+    minutes: number[];
+    /** Wall-time budget for one naive run; the naive pattern is quadratic, so longer runs are cut and extrapolated. */
+    naiveCapMs: number;
+    /** Replay pace (× real time); the replay also waits for a listener that reads slower. */
+    replaySpeed: number;
+  };
+  startup: { runs: number };
+  overhead: { warmup: number; iterations: number };
+}
+
+export const FULL: BenchSettings = {
+  mode: 'full',
+  pin: true,
+  seed: 20_240_611,
+  sections: [...SECTIONS],
+  capacity: {
+    steps: [1, 10, 50, 100, 200, 400, 800],
+    bisect: 1,
+    staggerMs: 3_000,
+    warmupMs: 3_000,
+    windowMs: 12_000,
+    maxLagMs: 1_000,
+    maxLatencyP99Ms: 100,
+    maxCpuPercent: 95,
+  },
+  duration: { marksMinutes: [1, 10, 30, 60], speed: 100, heapSnapshots: true },
+  baseline: { minutes: [1, 10, 30], naiveCapMs: 30_000, replaySpeed: 200 },
+  startup: { runs: 9 },
+  overhead: { warmup: 30, iterations: 300 },
+};
+
+export const QUICK: BenchSettings = {
+  mode: 'quick',
+  pin: true,
+  seed: 20_240_611,
+  sections: [...SECTIONS],
+  capacity: { ...FULL.capacity, steps: [2, 10], bisect: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500 },
+  duration: { marksMinutes: [1, 3], speed: 300, heapSnapshots: false },
+  baseline: { minutes: [0.25], naiveCapMs: 5_000, replaySpeed: 200 },
+  startup: { runs: 2 },
+  overhead: { warmup: 5, iterations: 20 },
+};

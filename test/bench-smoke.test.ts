@@ -1,0 +1,92 @@
+/**
+ * The benchmark's quick mode (bench/, `npm run bench -- --quick`) end to end, so it never rots. Benchmarks are not
+ * tests: this asserts that every section ran and produced correct, complete figures (audio bytes written equal
+ * bytes sent, transcript events on disk equal events sent, every subscriber notified, latency figures present),
+ * never how fast anything was. Not pinned to cores, since other test files share the machine.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runBench, type BenchResults } from '../bench/core.js';
+import { renderMarkdown } from '../bench/report.js';
+import type { CapacityStep } from '../bench/sections/capacity.js';
+import { QUICK, type BenchSettings } from '../bench/settings.js';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Quick mode with one capacity step instead of two, to keep this file short. */
+const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5] } };
+let results: BenchResults;
+
+beforeAll(async () => {
+  // The child processes (simulator host, listeners) run from the transpiled bench; the server from dist/.
+  execFileSync(process.execPath, ['bench/transpile.mjs'], { cwd: REPO_ROOT, stdio: 'pipe' });
+  results = await runBench(SMOKE);
+}, 60_000);
+
+describe('bench --quick', () => {
+  it('capacity: every step streams to disk byte-exact, logs every transcript event and notifies every subscriber', () => {
+    const steps = results.capacity!.steps;
+    expect(steps.map((s) => s.calls)).toEqual(SMOKE.capacity.steps);
+    for (const step of steps as CapacityStep[]) {
+      expect(step).not.toHaveProperty('aborted');
+      expect(step.audio.bytesSent).toBeGreaterThan(0);
+      expect(step.audio.bytesWritten).toBe(step.audio.bytesSent);
+      expect(step.audio.equal).toBe(true);
+      expect(step.transcripts.eventsEmitted).toBeGreaterThan(0);
+      expect(step.transcripts.eventsOnDisk).toBe(step.transcripts.eventsEmitted);
+      expect(step.latency.unnotified).toBe(0);
+      expect(step.latency.all.n).toBeGreaterThan(0);
+      for (const value of [step.latency.all.p50, step.latency.all.p99, step.latency.all.max]) {
+        expect(value).toBeTypeOf('number');
+        expect(value).toBeGreaterThanOrEqual(0);
+      }
+      expect(step.server.cpuPercent).toBeGreaterThan(0);
+      expect(step.server.rssMb).toBeGreaterThan(0);
+    }
+  });
+
+  it('duration: one long call ends with every byte and every transcript event on disk, RSS sampled at each mark', () => {
+    const d = results.duration!;
+    expect(d.audio.bytesSent).toBeGreaterThanOrEqual(QUICK.duration.marksMinutes.at(-1)! * 60 * 64_000);
+    expect(d.audio.equal).toBe(true);
+    expect(d.transcripts.eventsEmitted).toBeGreaterThan(0);
+    expect(d.transcripts.equal).toBe(true);
+    expect(d.marks.map((m) => m.callMinutes)).toEqual(QUICK.duration.marksMinutes);
+    for (const mark of d.marks) expect(mark.rssMb).toBeGreaterThan(0);
+  });
+
+  it('baseline: ours and the naive listener both saved the whole replayed stream', () => {
+    const [row] = results.baseline!.rows;
+    expect(row.audioBytes).toBe(QUICK.baseline.minutes[0] * 60 * 64_000);
+    expect(row.ours.completed).toBe(true);
+    expect(row.ours.bytesOnDisk).toBe(row.audioBytes);
+    expect(row.ours.cpuSeconds).toBeGreaterThan(0);
+    expect(row.ours.peakRssMb).toBeGreaterThan(0);
+    // Correctness only: a starved machine may cut the naive run, which is then extrapolated.
+    if (row.naive.completed) expect(row.naive.bytesOnDisk).toBe(row.audioBytes);
+    else expect(row.naive.extrapolated).toBe(true);
+  });
+
+  it('start-up and tool overhead: every figure measured', () => {
+    const s = results.startup!;
+    expect(s.tools).toBeGreaterThan(0);
+    expect(s.unpinned.initializeMs.median).toBeGreaterThan(0);
+    expect(s.unpinned.toolsListMs.median).toBeGreaterThanOrEqual(s.unpinned.initializeMs.median!);
+    for (const tool of ['create_call', 'get_call', 'inject_say'] as const) {
+      const t = results.overhead!.tools[tool];
+      expect(t.mcp.n).toBe(QUICK.overhead.iterations);
+      expect(t.direct.n).toBe(QUICK.overhead.iterations);
+      expect(t.mcp.p50).toBeGreaterThan(0);
+      expect(t.direct.p50).toBeGreaterThan(0);
+      expect(t.added.p50).toBeTypeOf('number');
+    }
+  });
+
+  it('reports every target and renders the Markdown tables', () => {
+    expect(results.targets).toHaveLength(6);
+    const markdown = renderMarkdown(results);
+    expect(markdown).toContain('| calls | server CPU |');
+    expect(markdown).toContain('| tool | MCP p50 / p99 |');
+    expect(markdown).toContain('**Start-up**');
+  });
+});
