@@ -13,7 +13,7 @@
  * - The <emergency> entries of libphonenumber resources/ShortNumberMetadata.xml and the national numbering
  *   notices it cites (ITU-T E.129), for the per-country lists below.
  */
-import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
+import { phoneLib } from './phone-lib.js';
 
 export const UNIVERSAL_EMERGENCY_NUMBERS: readonly string[] = ['112', '911', '000', '08', '110', '999', '118', '119'];
 
@@ -79,7 +79,14 @@ const ANY_EMERGENCY = new Set<string>([
 ]);
 
 /** Country calling code → emergency numbers of every country that shares it, plus the universal ones. */
-const EMERGENCY_BY_CALLING_CODE: ReadonlyMap<string, ReadonlySet<string>> = (() => {
+let emergencyByCallingCode: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+function emergencyNumbersByCallingCode(): ReadonlyMap<string, ReadonlySet<string>> {
+  emergencyByCallingCode ??= buildEmergencyByCallingCode();
+  return emergencyByCallingCode;
+}
+
+function buildEmergencyByCallingCode(): ReadonlyMap<string, ReadonlySet<string>> {
+  const { getCountries, getCountryCallingCode } = phoneLib();
   const map = new Map<string, Set<string>>();
   for (const country of getCountries()) {
     const callingCode = getCountryCallingCode(country);
@@ -88,7 +95,7 @@ const EMERGENCY_BY_CALLING_CODE: ReadonlyMap<string, ReadonlySet<string>> = (() 
     map.set(callingCode, numbers);
   }
   return map;
-})();
+}
 
 /** International dialling prefixes stripped before matching: '00' (ITU-recommended) and '011' (North America). */
 const INTERNATIONAL_PREFIXES = ['00', '011'];
@@ -109,7 +116,7 @@ export function findEmergencyNumber(digits: string): string | undefined {
     for (let ccLength = 1; ccLength <= 3 && ccLength < candidate.length; ccLength++) {
       const callingCode = candidate.slice(0, ccLength);
       const rest = candidate.slice(ccLength);
-      if (EMERGENCY_BY_CALLING_CODE.get(callingCode)?.has(rest)) return `+${callingCode} ${rest}`;
+      if (emergencyNumbersByCallingCode().get(callingCode)?.has(rest)) return `+${callingCode} ${rest}`;
     }
   }
   return undefined;

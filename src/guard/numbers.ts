@@ -17,12 +17,7 @@
  * share, and many organisations publish their customer lines that way. Toll-free, VoIP, personal and UAN numbers
  * are allowed as well.
  */
-import {
-  isSupportedCountry,
-  parseIncompletePhoneNumber,
-  parsePhoneNumberFromString,
-  validatePhoneNumberLength,
-} from 'libphonenumber-js/max';
+import { phoneLib } from './phone-lib.js';
 import { findEmergencyNumber } from './emergency.js';
 
 export type NumberVerdict =
@@ -154,7 +149,7 @@ export class DialPolicy {
     }
 
     // Lenient digit extraction (any characters dropped, Unicode digits mapped) so that "call 9-1-1" is still caught.
-    const looseDigits = parseIncompletePhoneNumber(input).replace('+', '');
+    const looseDigits = phoneLib().parseIncompletePhoneNumber(input).replace('+', '');
 
     const emergency = findEmergencyNumber(looseDigits);
     if (emergency !== undefined) {
@@ -185,7 +180,7 @@ export class DialPolicy {
     }
 
     const digitCount = input.match(ANY_DIGIT)?.length ?? 0;
-    let normalised = parseIncompletePhoneNumber(input);
+    let normalised = phoneLib().parseIncompletePhoneNumber(input);
     if (normalised.replace('+', '').length !== digitCount) {
       return refuse(
         'invalid-format',
@@ -212,7 +207,7 @@ export class DialPolicy {
       );
     }
 
-    const phone = parsePhoneNumberFromString(normalised);
+    const phone = phoneLib().parsePhoneNumberFromString(normalised);
     if (phone && phone.countryCallingCode === '1') {
       const areaCode = phone.nationalNumber.slice(0, 3);
       if (NANP_PREMIUM_AREA_CODES.includes(areaCode)) {
@@ -304,7 +299,7 @@ function parseAllowListEntry(entry: unknown): AllowListEntry {
     return { kind: 'prefix', value: prefix };
   }
   const normalised = compact.startsWith('00') ? `+${compact.slice(2)}` : compact;
-  const phone = /^\+[0-9]+$/.test(normalised) ? parsePhoneNumberFromString(normalised) : undefined;
+  const phone = /^\+[0-9]+$/.test(normalised) ? phoneLib().parsePhoneNumberFromString(normalised) : undefined;
   if (!phone || !phone.isValid()) {
     const prefixHint = /^\+[1-9][0-9]*$/.test(normalised)
       ? ` To allow every number starting with ${normalised}, write ${normalised}*.`
@@ -318,7 +313,7 @@ function parseAllowListEntry(entry: unknown): AllowListEntry {
 
 function normaliseCountry(code: unknown): string {
   const upper = typeof code === 'string' ? code.trim().toUpperCase() : '';
-  if (!isSupportedCountry(upper)) {
+  if (!phoneLib().isSupportedCountry(upper)) {
     const hint = upper === 'UK' ? ' Use GB for the United Kingdom.' : ' Examples: US, GB, DE, AU.';
     throw new Error(
       `Allowed country ${quote(String(code))} (VAPI_ALLOWED_COUNTRIES) is not an ISO 3166 alpha-2 code known to libphonenumber.${hint}`,
@@ -350,7 +345,7 @@ function premiumRefusal(input: string, e164: string, why: string): NumberRefusal
 
 function invalidNumberRefusal(input: string, attempt: string, usedInternationalPrefix: boolean): NumberRefusal {
   const why = describeInvalidity(attempt);
-  const callingCode = parsePhoneNumberFromString(attempt)?.countryCallingCode;
+  const callingCode = phoneLib().parsePhoneNumberFromString(attempt)?.countryCallingCode;
   const example = callingCode ? EXAMPLE_VALID_NUMBERS.find((n) => n.startsWith(`+${callingCode}`)) : undefined;
   const hints = ['Check the number against its source for missing, extra or swapped digits.'];
   if (usedInternationalPrefix) hints.push("Write '+' instead of an international dialling prefix such as 00 or 0011.");
@@ -364,7 +359,7 @@ function invalidNumberRefusal(input: string, attempt: string, usedInternationalP
 }
 
 function describeInvalidity(attempt: string): string {
-  switch (validatePhoneNumberLength(attempt)) {
+  switch (phoneLib().validatePhoneNumberLength(attempt)) {
     case 'INVALID_COUNTRY':
       return 'it does not begin with a known country calling code';
     case 'TOO_SHORT':

@@ -3,12 +3,16 @@
  * VapiError, optional retries with backoff. Callers pass an `operation` label that is used for errors and logs;
  * the URL itself is never logged because control URLs are bearer capabilities.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../log.js';
 import { Redactor } from '../redact.js';
 import { VapiError, vapiMessageFrom } from './errors.js';
 import { VERSION } from '../version.js';
+
+/** undici costs about 90 ms to load: loaded by the first request rather than at start-up. */
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => (undici ??= import('undici'));
 
 export const DEFAULT_USER_AGENT = `vapi-call-mcp/${VERSION}`;
 
@@ -128,6 +132,7 @@ async function attemptOnce(req: HttpRequest, timeoutMs: number): Promise<HttpRes
   req.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   try {
+    const { request } = await loadUndici();
     const response = await request(req.url, {
       method: req.method,
       headers,

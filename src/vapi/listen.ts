@@ -6,7 +6,7 @@
  *
  * The URL is a bearer capability: it never appears in errors or logs produced here.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { VapiError, vapiMessageFrom } from './errors.js';
 import { DEFAULT_AUDIO_FORMAT, type AudioFormat, type ListenEvent } from './schemas.js';
@@ -63,7 +63,12 @@ const CLOSE_GRACE_MS = 2_000;
 const MAX_ERROR_BODY_BYTES = 4_096;
 const OPERATION = 'listen socket';
 
-export function openListenSocket(options: ListenSocketOptions): Promise<ListenSocket> {
+/** ws costs about 30 ms to load: loaded by the first connection rather than at start-up. */
+let wsModule: Promise<typeof import('ws')> | undefined;
+const loadWs = () => (wsModule ??= import('ws'));
+
+export async function openListenSocket(options: ListenSocketOptions): Promise<ListenSocket> {
+  const WebSocketClient = (await loadWs()).default;
   const { handlers } = options;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const maxTextBytes = options.maxFrameBytes ?? DEFAULT_MAX_TEXT_FRAME_BYTES;
@@ -71,7 +76,7 @@ export function openListenSocket(options: ListenSocketOptions): Promise<ListenSo
   return new Promise<ListenSocket>((resolve, reject) => {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(options.url, {
+      ws = new WebSocketClient(options.url, {
         headers: options.publicKey ? { Authorization: `Bearer ${options.publicKey}` } : {},
         perMessageDeflate: false,
         maxPayload: MAX_FRAME_PAYLOAD_BYTES,
@@ -135,7 +140,7 @@ export function openListenSocket(options: ListenSocketOptions): Promise<ListenSo
       heartbeat.unref();
       resolve({
         close() {
-          if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
+          if (ws.readyState === WebSocketClient.CLOSED || ws.readyState === WebSocketClient.CLOSING) return;
           ws.close(1000);
           // A peer that never answers the close handshake must not keep the connection alive.
           closeTimer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
