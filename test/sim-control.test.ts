@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { startSimulator, type ScriptTurn, type Simulator, type SimulatorOptions } from '../src/sim/index.js';
+import type { ScriptTurn, Simulator, SimulatorOptions } from '../src/sim/index.js';
+import { postCall, simulatorPool } from './helpers/sim.js';
 
 const SCRIPT: ScriptTurn[] = [
   { role: 'customer', text: 'Hello, who is calling please?', pauseMs: 300 },
@@ -18,25 +19,8 @@ const CALL_BODY = {
   assistantOverrides: { firstMessage: FIRST_MESSAGE },
 };
 
-const simulators: Simulator[] = [];
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({ ...BASE, ...options });
-  simulators.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(simulators.splice(0).map((sim) => sim.close()));
-});
-
-async function createCall(sim: Simulator, body: object = CALL_BODY): Promise<any> {
-  const res = await request(`${sim.baseUrl}/call`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${sim.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.statusCode).toBe(201);
-  return res.body.json();
-}
+const start = simulatorPool(BASE);
+const createCall = (sim: Simulator, body: object = CALL_BODY) => postCall(sim, body);
 
 async function control(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await request(url, {

@@ -1,16 +1,15 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
 import WebSocket from 'ws';
 import {
   ASSISTANT_TONE_HZ,
   CUSTOMER_TONE_HZ,
   TONE_PEAK_AMPLITUDE,
-  startSimulator,
   type ScriptTurn,
   type Simulator,
   type SimulatorOptions,
 } from '../src/sim/index.js';
+import { postCall, simulatorPool } from './helpers/sim.js';
 
 const SHORT_SCRIPT: ScriptTurn[] = [
   { role: 'customer', text: 'Hello, who is calling please?', pauseMs: 300 },
@@ -26,25 +25,8 @@ const CALL_BODY = {
   assistantOverrides: { firstMessage: 'Hi there, this is Riley from the clinic.' },
 };
 
-const simulators: Simulator[] = [];
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator({ ...BASE, ...options });
-  simulators.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(simulators.splice(0).map((sim) => sim.close()));
-});
-
-async function createCall(sim: Simulator, body: object = CALL_BODY): Promise<any> {
-  const res = await request(`${sim.baseUrl}/call`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${sim.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.statusCode).toBe(201);
-  return res.body.json();
-}
+const start = simulatorPool(BASE);
+const createCall = (sim: Simulator, body: object = CALL_BODY) => postCall(sim, body);
 
 type Frame = { kind: 'text'; text: string } | { kind: 'binary'; data: Buffer };
 interface ListenEventRecord {

@@ -3,6 +3,7 @@ import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { VapiError } from '../src/vapi/errors.js';
 import { VapiControlClient } from '../src/vapi/control.js';
 import { VapiRestClient } from '../src/vapi/rest.js';
+import { vapiFailure } from './helpers/errors.js';
 
 const UNKNOWN_ID = '7420f27a-0000-4000-8000-00000000dead';
 const CREATE_BODY = {
@@ -28,14 +29,6 @@ afterEach(async () => {
   await sim.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<VapiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(VapiError);
-  return error as VapiError;
-}
 
 describe('Vapi clients against the simulator', () => {
   it('creates, reads, lists, steers and ends a call', async () => {
@@ -77,25 +70,25 @@ describe('Vapi clients against the simulator', () => {
   it('deletes a call record, after which it is not found', async () => {
     const created = await rest.createCall(CREATE_BODY);
     expect((await rest.deleteCall(created.id)).id).toBe(created.id);
-    expect((await failure(rest.getCall(created.id))).status).toBe(404);
+    expect((await vapiFailure(rest.getCall(created.id))).status).toBe(404);
   });
 
   it('maps an unknown call id to a 404 VapiError', async () => {
-    const error = await failure(rest.getCall(UNKNOWN_ID));
+    const error = await vapiFailure(rest.getCall(UNKNOWN_ID));
     expect(error).toMatchObject({ kind: 'http', status: 404, operation: 'GET /call/{id}' });
     expect(error.vapiMessage).toEqual(expect.any(String));
   });
 
   it('surfaces a wrong key as 401 with Vapi message and without the key', async () => {
     const wrongKey = 'wrong-private-key-123456';
-    const error = await failure(new VapiRestClient({ baseUrl: sim.baseUrl, apiKey: wrongKey }).listCalls());
+    const error = await vapiFailure(new VapiRestClient({ baseUrl: sim.baseUrl, apiKey: wrongKey }).listCalls());
     expect(error.status).toBe(401);
     expect(error.vapiMessage).toMatch(/Invalid Key/);
     expect(error.message).not.toContain(wrongKey);
   });
 
   it('rejects an invalid create body with the validation messages', async () => {
-    const error = await failure(rest.createCall({ ...CREATE_BODY, assistantOverride: {} }));
+    const error = await vapiFailure(rest.createCall({ ...CREATE_BODY, assistantOverride: {} }));
     expect(error).toMatchObject({ kind: 'http', status: 400, mayHaveSucceeded: false });
     expect(error.vapiMessage).toContain('property assistantOverride should not exist');
   });
@@ -110,7 +103,7 @@ describe('Vapi clients against the simulator', () => {
 
   it('does not retry POST /call after an injected 500: exactly one POST', async () => {
     sim.faults.failNext(1, 500);
-    const error = await failure(rest.createCall(CREATE_BODY));
+    const error = await vapiFailure(rest.createCall(CREATE_BODY));
     expect(error).toMatchObject({ kind: 'http', status: 500, mayHaveSucceeded: true });
     expect(sim.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
@@ -119,7 +112,7 @@ describe('Vapi clients against the simulator', () => {
     const created = await rest.createCall(CREATE_BODY);
     await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('in-progress'), { interval: 20, timeout: 5000 });
     sim.hangup(created.id);
-    const error = await failure(control.endCall(created.monitor!.controlUrl!));
+    const error = await vapiFailure(control.endCall(created.monitor!.controlUrl!));
     expect(error).toMatchObject({ kind: 'http', status: 404, operation: 'control end-call' });
   });
 });

@@ -5,6 +5,7 @@ import { Agent } from 'undici';
 import { VapiError } from '../src/vapi/errors.js';
 import { InvalidControlUrlError, VapiControlClient, type ControlClientOptions } from '../src/vapi/control.js';
 import type { Logger } from '../src/log.js';
+import { vapiFailure } from './helpers/errors.js';
 
 const CALL_ID = '7420f27a-0000-4000-8000-000000000001';
 const PUBLIC_KEY = 'pk-public-8d2e61a0-test-key';
@@ -91,14 +92,6 @@ function client(options: ControlClientOptions = {}): VapiControlClient {
   return new VapiControlClient({ dispatcher: agent, logger: log.logger, ...options });
 }
 
-async function failure(promise: Promise<unknown>): Promise<VapiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(VapiError);
-  return error as VapiError;
-}
 
 describe('VapiControlClient message bodies', () => {
   it('say sends content only, adding endCallAfterSpoken and interruptAssistantEnabled only when given', async () => {
@@ -198,30 +191,30 @@ describe('VapiControlClient responses and errors', () => {
       reply(404, JSON.stringify({ message: 'Call not found', error: 'Not Found', statusCode: 404 })),
     );
     const control = client();
-    const badRequest = await failure(control.say(server.controlUrl, { content: 'hi' }));
+    const badRequest = await vapiFailure(control.say(server.controlUrl, { content: 'hi' }));
     expect(badRequest).toMatchObject({ kind: 'http', status: 400, vapiMessage: 'type must be one of say, end-call', operation: 'control say' });
-    const notFound = await failure(control.endCall(server.controlUrl));
+    const notFound = await vapiFailure(control.endCall(server.controlUrl));
     expect(notFound).toMatchObject({ kind: 'http', status: 404, vapiMessage: 'Call not found', operation: 'control end-call' });
     expect(notFound.mayHaveSucceeded).toBe(false);
   });
 
   it('posts exactly once on a 500, marking that it may have taken effect', async () => {
     const server = await startControlServer(reply(500, '{"message":"boom"}'), ok);
-    const error = await failure(client().say(server.controlUrl, { content: 'hi' }));
+    const error = await vapiFailure(client().say(server.controlUrl, { content: 'hi' }));
     expect(error).toMatchObject({ kind: 'http', status: 500, mayHaveSucceeded: true, vapiMessage: 'boom' });
     expect(server.requests).toHaveLength(1);
   });
 
   it('posts exactly once on a connection reset', async () => {
     const server = await startControlServer((_res, req) => req.socket.destroy(), ok);
-    const error = await failure(client().endCall(server.controlUrl));
+    const error = await vapiFailure(client().endCall(server.controlUrl));
     expect(error).toMatchObject({ kind: 'network', mayHaveSucceeded: true, operation: 'control end-call' });
     expect(server.requests).toHaveLength(1);
   });
 
   it('times out after timeoutMs without retrying', async () => {
     const server = await startControlServer(hang);
-    const error = await failure(client({ timeoutMs: 100 }).endCall(server.controlUrl));
+    const error = await vapiFailure(client({ timeoutMs: 100 }).endCall(server.controlUrl));
     expect(error).toMatchObject({ kind: 'timeout', operation: 'control end-call' });
     expect(server.requests).toHaveLength(1);
   });
@@ -229,7 +222,7 @@ describe('VapiControlClient responses and errors', () => {
   it('maps a caller abort to kind aborted', async () => {
     const server = await startControlServer(hang);
     const controller = new AbortController();
-    const pending = failure(client().endCall(server.controlUrl, { signal: controller.signal }));
+    const pending = vapiFailure(client().endCall(server.controlUrl, { signal: controller.signal }));
     await server.received(1);
     controller.abort();
     expect((await pending).kind).toBe('aborted');
@@ -239,7 +232,7 @@ describe('VapiControlClient responses and errors', () => {
     const server = await startControlServer(
       reply(401, JSON.stringify({ message: `Invalid Key ${PUBLIC_KEY} for ${'http://127.0.0.1'}` })),
     );
-    const error = await failure(client({ publicKey: PUBLIC_KEY }).endCall(server.controlUrl));
+    const error = await vapiFailure(client({ publicKey: PUBLIC_KEY }).endCall(server.controlUrl));
     expect(error.status).toBe(401);
     expect(error.vapiMessage).toContain('[redacted]');
     for (const text of [error.message, error.vapiMessage, JSON.stringify(error)]) expect(text).not.toContain(PUBLIC_KEY);
@@ -248,7 +241,7 @@ describe('VapiControlClient responses and errors', () => {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: `unknown call at http://${req.headers.host}${req.url}` }));
     });
-    const second = await failure(client().endCall(echoed.controlUrl));
+    const second = await vapiFailure(client().endCall(echoed.controlUrl));
     expect(second.vapiMessage).toMatch(/^unknown call at \[(redacted|monitor-url)\]$/);
     expect(second.message).not.toContain('/control');
   });
@@ -259,7 +252,7 @@ describe('VapiControlClient logging and URL handling', () => {
     const server = await startControlServer(ok, reply(500, '{}'));
     const control = client({ publicKey: PUBLIC_KEY });
     await control.say(server.controlUrl, { content: 'secret words are fine to send' });
-    await failure(control.endCall(server.controlUrl));
+    await vapiFailure(control.endCall(server.controlUrl));
 
     const logged = log.lines.join('\n');
     expect(log.lines[0]).toBe(`debug control say {"callId":"${CALL_ID}"}`);

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, MockAgent, type Dispatcher } from 'undici';
-import { VapiError } from '../src/vapi/errors.js';
 import { backoffDelay, parseRetryAfter } from '../src/vapi/http.js';
 import { DEFAULT_RETRY, InvalidCallIdError, VapiRestClient, type RestClientOptions } from '../src/vapi/rest.js';
 import type { Logger } from '../src/log.js';
+import { vapiFailure } from './helpers/errors.js';
 
 const KEY = 'sk-private-4f1b9c2e-test-key';
 const CALL_ID = '7420f27a-0000-4000-8000-000000000001';
@@ -135,14 +135,6 @@ function client(server: TestServer, options: Partial<RestClientOptions> = {}): V
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<VapiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(VapiError);
-  return error as VapiError;
-}
 
 describe('VapiRestClient requests', () => {
   it('createCall POSTs the body as JSON to /call with the exact headers and returns the call with unknown fields kept', async () => {
@@ -244,9 +236,9 @@ describe('VapiRestClient requests', () => {
   it('maps a 2xx body that is not a Call, or not an array for listCalls, to invalid-response', async () => {
     const server = await startServer(json(200, { nope: true }), json(200, { calls: [] }), text(200, 'ok'));
     const vapi = client(server);
-    expect((await failure(vapi.getCall(CALL_ID))).kind).toBe('invalid-response');
-    expect((await failure(vapi.listCalls())).kind).toBe('invalid-response');
-    const created = await failure(vapi.createCall({}));
+    expect((await vapiFailure(vapi.getCall(CALL_ID))).kind).toBe('invalid-response');
+    expect((await vapiFailure(vapi.listCalls())).kind).toBe('invalid-response');
+    const created = await vapiFailure(vapi.createCall({}));
     expect(created.kind).toBe('invalid-response');
     expect(created.operation).toBe('POST /call');
     expect(server.requests).toHaveLength(3);
@@ -258,7 +250,7 @@ describe('VapiRestClient requests', () => {
       res.writeHead(302, { location: `${elsewhere.url}/call/${CALL_ID}` });
       res.end();
     });
-    const error = await failure(client(server).getCall(CALL_ID));
+    const error = await vapiFailure(client(server).getCall(CALL_ID));
     expect(error.status).toBe(302);
     expect(elsewhere.requests).toHaveLength(0);
   });
@@ -296,7 +288,7 @@ describe('VapiRestClient errors', () => {
   it('puts a 400 message array in the error, joined with "; ", verbatim', async () => {
     const messages = ['property customer should not exist', 'property assistantOverride should not exist'];
     const server = await startServer(json(400, { message: messages, error: 'Bad Request', statusCode: 400 }));
-    const error = await failure(client(server).createCall({ customer: {} }));
+    const error = await vapiFailure(client(server).createCall({ customer: {} }));
     expect(error).toMatchObject({ kind: 'http', status: 400, operation: 'POST /call', mayHaveSucceeded: false });
     expect(error.vapiMessage).toBe(messages.join('; '));
     expect(error.message).toContain(messages.join('; '));
@@ -306,7 +298,7 @@ describe('VapiRestClient errors', () => {
   it('puts a 400 message string in the error verbatim', async () => {
     const message = "Couldn't Get Phone Number. Need Either `phoneNumberId` Or `phoneNumber`.";
     const server = await startServer(json(400, { message, error: 'Bad Request', statusCode: 400 }));
-    const error = await failure(client(server).createCall({}));
+    const error = await vapiFailure(client(server).createCall({}));
     expect(error.vapiMessage).toBe(message);
     expect(error.message).toContain(message);
   });
@@ -318,9 +310,9 @@ describe('VapiRestClient errors', () => {
       json(404, { message: 'Call not found', error: 'Not Found', statusCode: 404 }),
     );
     const vapi = client(server);
-    const unauthorized = await failure(vapi.listCalls());
+    const unauthorized = await vapiFailure(vapi.listCalls());
     expect(unauthorized).toMatchObject({ kind: 'http', status: 401, vapiMessage: invalidKey, operation: 'GET /call' });
-    const notFound = await failure(vapi.getCall(CALL_ID));
+    const notFound = await vapiFailure(vapi.getCall(CALL_ID));
     expect(notFound).toMatchObject({ kind: 'http', status: 404, vapiMessage: 'Call not found', operation: 'GET /call/{id}' });
     expect(notFound.message).toContain('not found');
     expect(server.requests).toHaveLength(2);
@@ -332,7 +324,7 @@ describe('VapiRestClient errors', () => {
       text(403, `forbidden for ${KEY}`),
     );
     const vapi = client(server);
-    const errors = [await failure(vapi.listCalls()), await failure(vapi.getCall(CALL_ID))];
+    const errors = [await vapiFailure(vapi.listCalls()), await vapiFailure(vapi.getCall(CALL_ID))];
     for (const error of errors) {
       expect(error.vapiMessage).toContain('[redacted]');
       for (const text of [error.message, error.vapiMessage, JSON.stringify(error), String(error.stack)]) {
@@ -347,7 +339,7 @@ describe('VapiRestClient errors', () => {
   it('keeps only the start of a long non-JSON error body', async () => {
     const page = `<html>${'x'.repeat(5000)}</html>`;
     const server = await startServer(text(502, page));
-    const error = await failure(client(server, { retry: { maxAttempts: 1 } }).getCall(CALL_ID));
+    const error = await vapiFailure(client(server, { retry: { maxAttempts: 1 } }).getCall(CALL_ID));
     expect(error.status).toBe(502);
     expect(error.vapiMessage?.startsWith('<html>xxx')).toBe(true);
     expect(error.vapiMessage!.length).toBeLessThan(400);
@@ -367,7 +359,7 @@ describe('VapiRestClient retries', () => {
 
   it('gives up after maxAttempts with the last status', async () => {
     const server = await startServer(json(500, { message: 'boom' }));
-    const error = await failure(client(server, { retry: { ...FAST_RETRY, maxAttempts: 3 } }).listCalls());
+    const error = await vapiFailure(client(server, { retry: { ...FAST_RETRY, maxAttempts: 3 } }).listCalls());
     expect(error).toMatchObject({ kind: 'http', status: 500, vapiMessage: 'boom' });
     expect(server.requests).toHaveLength(3);
   });
@@ -380,7 +372,7 @@ describe('VapiRestClient retries', () => {
 
   it('does not retry other 4xx', async () => {
     const server = await startServer(json(422, { message: 'nope' }), json(200, callJson()));
-    expect((await failure(client(server).getCall(CALL_ID))).status).toBe(422);
+    expect((await vapiFailure(client(server).getCall(CALL_ID))).status).toBe(422);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -404,7 +396,7 @@ describe('VapiRestClient retries', () => {
   it('fails at once, carrying retryAfterSeconds, when Retry-After exceeds the remaining budget', async () => {
     const server = await startServer(json(429, { message: 'slow down' }, { 'retry-after': '30' }), json(200, callJson()));
     const started = performance.now();
-    const error = await failure(client(server, { retry: { baseDelayMs: 1, maxDelayMs: 60000, maxTotalMs: 20000 } }).getCall(CALL_ID));
+    const error = await vapiFailure(client(server, { retry: { baseDelayMs: 1, maxDelayMs: 60000, maxTotalMs: 20000 } }).getCall(CALL_ID));
     expect(performance.now() - started).toBeLessThan(1000);
     expect(error).toMatchObject({ kind: 'http', status: 429, retryAfterSeconds: 30, vapiMessage: 'slow down' });
     expect(server.requests).toHaveLength(1);
@@ -413,7 +405,7 @@ describe('VapiRestClient retries', () => {
   it('fails at once when Retry-After exceeds maxDelayMs (waiting less would only be refused again)', async () => {
     const server = await startServer(json(503, {}, { 'retry-after': '3' }), json(200, callJson()));
     const started = performance.now();
-    const error = await failure(client(server, { retry: { maxDelayMs: 2000, maxTotalMs: 20000 } }).getCall(CALL_ID));
+    const error = await vapiFailure(client(server, { retry: { maxDelayMs: 2000, maxTotalMs: 20000 } }).getCall(CALL_ID));
     expect(performance.now() - started).toBeLessThan(1000);
     expect(error.retryAfterSeconds).toBe(3);
     expect(server.requests).toHaveLength(1);
@@ -421,7 +413,7 @@ describe('VapiRestClient retries', () => {
 
   it('never retries POST /call after a 5xx: one request, mayHaveSucceeded', async () => {
     const server = await startServer(json(500, { message: 'system failure' }), json(201, callJson()));
-    const error = await failure(client(server).createCall({ assistantId: 'a' }));
+    const error = await vapiFailure(client(server).createCall({ assistantId: 'a' }));
     expect(error).toMatchObject({ kind: 'http', status: 500, mayHaveSucceeded: true, vapiMessage: 'system failure' });
     expect(server.requests).toHaveLength(1);
     expect(agent.dispatches).toBe(1);
@@ -429,13 +421,13 @@ describe('VapiRestClient retries', () => {
 
   it('never retries POST /call after a 503 with Retry-After: 0', async () => {
     const server = await startServer(json(503, {}, { 'retry-after': '0' }), json(201, callJson()));
-    expect((await failure(client(server).createCall({}))).mayHaveSucceeded).toBe(true);
+    expect((await vapiFailure(client(server).createCall({}))).mayHaveSucceeded).toBe(true);
     expect(server.requests).toHaveLength(1);
   });
 
   it('never retries POST /call after a connection reset: one attempt, mayHaveSucceeded', async () => {
     const server = await startServer(resetConnection, json(201, callJson()));
-    const error = await failure(client(server).createCall({ assistantId: 'a' }));
+    const error = await vapiFailure(client(server).createCall({ assistantId: 'a' }));
     expect(error).toMatchObject({ kind: 'network', mayHaveSucceeded: true, operation: 'POST /call' });
     expect(server.requests).toHaveLength(1);
     expect(agent.dispatches).toBe(1);
@@ -445,7 +437,7 @@ describe('VapiRestClient retries', () => {
     const closed = await startServer(json(201, callJson()));
     const baseUrl = closed.url;
     await closed.close();
-    const error = await failure(
+    const error = await vapiFailure(
       new VapiRestClient({ baseUrl, apiKey: KEY, dispatcher: agent, logger: log.logger, retry: FAST_RETRY }).createCall({}),
     );
     expect(error).toMatchObject({ kind: 'network', mayHaveSucceeded: false });
@@ -458,14 +450,14 @@ describe('VapiRestClient retries', () => {
     const baseUrl = closed.url;
     await closed.close();
     const vapi = new VapiRestClient({ baseUrl, apiKey: KEY, dispatcher: agent, retry: { ...FAST_RETRY, maxAttempts: 3 } });
-    expect((await failure(vapi.listCalls())).kind).toBe('network');
+    expect((await vapiFailure(vapi.listCalls())).kind).toBe('network');
     expect(agent.dispatches).toBe(3);
   });
 
   it('maps a timeout to kind timeout and does not retry POST', async () => {
     const server = await startServer(hang);
     const started = performance.now();
-    const error = await failure(client(server, { timeoutMs: 100 }).createCall({}));
+    const error = await vapiFailure(client(server, { timeoutMs: 100 }).createCall({}));
     expect(performance.now() - started).toBeGreaterThanOrEqual(95);
     expect(error).toMatchObject({ kind: 'timeout', mayHaveSucceeded: true, operation: 'POST /call' });
     expect(error.message).toContain('timed out');
@@ -481,7 +473,7 @@ describe('VapiRestClient retries', () => {
   it('keeps all attempts of a GET within maxTotalMs', async () => {
     const server = await startServer(hang);
     const started = performance.now();
-    const error = await failure(
+    const error = await vapiFailure(
       client(server, { timeoutMs: 500, retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 700 } }).getCall(CALL_ID),
     );
     const took = performance.now() - started;
@@ -494,7 +486,7 @@ describe('VapiRestClient retries', () => {
   it('maps a caller abort during the request to kind aborted', async () => {
     const server = await startServer(hang);
     const controller = new AbortController();
-    const pending = failure(client(server).getCall(CALL_ID, { signal: controller.signal }));
+    const pending = vapiFailure(client(server).getCall(CALL_ID, { signal: controller.signal }));
     await server.received(1);
     controller.abort();
     const error = await pending;
@@ -507,7 +499,7 @@ describe('VapiRestClient retries', () => {
     const controller = new AbortController();
     const vapi = client(server, { retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 10000, maxTotalMs: 20000 } });
     const started = performance.now();
-    const pending = failure(vapi.getCall(CALL_ID, { signal: controller.signal }));
+    const pending = vapiFailure(vapi.getCall(CALL_ID, { signal: controller.signal }));
     await server.received(1);
     await expect.poll(() => log.lines.some((line) => line.startsWith('warn retrying')), { interval: 5 }).toBe(true);
     controller.abort();
@@ -519,7 +511,7 @@ describe('VapiRestClient retries', () => {
 
   it('makes no request when the signal is already aborted', async () => {
     const server = await startServer(json(200, callJson()));
-    const error = await failure(client(server).getCall(CALL_ID, { signal: AbortSignal.abort() }));
+    const error = await vapiFailure(client(server).getCall(CALL_ID, { signal: AbortSignal.abort() }));
     expect(error).toMatchObject({ kind: 'aborted', mayHaveSucceeded: false });
     expect(agent.dispatches).toBe(0);
   });
