@@ -6,6 +6,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CONCURRENT_CALLS, DialPolicy } from './guard/index.js';
+import { DEFAULT_TRANSCRIPT_MAX_LINES } from './live/transcript.js';
 import type { LogLevel } from './log.js';
 
 export interface Config {
@@ -42,7 +43,6 @@ export class ConfigError extends Error {
 
 export const DEFAULT_BASE_URL = 'https://api.vapi.ai';
 export const DEFAULT_RECORDINGS_DIR = join(homedir(), '.vapi-call-mcp', 'recordings');
-export const DEFAULT_TRANSCRIPT_MAX_LINES = 500;
 
 const PLACEHOLDER = /\$\{[^}]*\}|\$\w+|<[^>]*>/;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { CreateCallBody } from '../vapi/schemas.js';
 import { callSummarySchema, monitorAvailability, monitorAvailabilitySchema, summarizeCall } from './call-view.js';
 import { defineTool } from './define.js';
-import { transcriptUri, type ToolContext, type ToolDeps } from './deps.js';
+import { confirmWithHuman } from './confirm.js';
+import { transcriptUri, type ToolDeps } from './deps.js';
 import { listenerFor } from './listening.js';
 import { listeningShape, listeningView } from './listen-call.js';
 import { ToolError } from './result.js';
@@ -205,25 +206,4 @@ async function checkLimits(deps: ToolDeps, signal: AbortSignal): Promise<void> {
       ...(verdict.retryAfterSeconds !== undefined ? { retryAfterSeconds: verdict.retryAfterSeconds } : {}),
     });
   }
-}
-
-/** With VAPI_CONFIRM_CALLS on, nothing happens until the human says yes; a client that cannot ask fails closed. */
-export async function confirmWithHuman(deps: ToolDeps, context: ToolContext, question: string): Promise<void> {
-  if (!deps.config.confirmCalls) return;
-  const outcome = await context.confirm(question);
-  if (outcome === 'accepted') return;
-  if (outcome === 'declined') {
-    throw new ToolError({
-      code: 'declined-by-user',
-      reason: 'The user declined the confirmation.',
-      suggestion: 'Do not retry unless the user asks again.',
-      retryable: false,
-    });
-  }
-  throw new ToolError({
-    code: 'confirmation-unavailable',
-    reason: 'This server requires the user to confirm each call (VAPI_CONFIRM_CALLS), but this client cannot show a confirmation prompt.',
-    suggestion: 'Use a client that supports MCP elicitation, or ask the operator to unset VAPI_CONFIRM_CALLS.',
-    retryable: false,
-  });
 }

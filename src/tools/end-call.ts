@@ -1,5 +1,5 @@
 import { controlOutput } from './control-output.js';
-import { confirmWithHuman } from './create-call.js';
+import { confirmWithHuman } from './confirm.js';
 import { defineTool } from './define.js';
 import { callIdField, requireCallId } from './fields.js';
 import { sendControl } from './vapi-calls.js';
