@@ -4,7 +4,7 @@
  */
 import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { follow, startHarness, VALID_NUMBER, type Harness, type TranscriptRead } from './helpers/harness.js';
+import { follow, startHarness, until, VALID_NUMBER, type Harness, type TranscriptRead } from './helpers/harness.js';
 import { readWav } from './helpers/wav.js';
 
 let h: Harness;
@@ -79,11 +79,7 @@ describe('read_transcript', () => {
     h = await startHarness({ sim: { speed: 200 } });
     const callId = await place({ listen: false });
     // Wait for the end through get_call (this server is not listening).
-    for (;;) {
-      const call = await h.ok<{ status: string }>('get_call', { callId });
-      if (call.status === 'ended') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(async () => (await h.ok<{ status: string }>('get_call', { callId })).status === 'ended' || undefined, 10_000, 'the call to end');
     const read = await h.ok<TranscriptRead>('read_transcript', { callId });
     expect(read.source).toBe('vapi');
     expect(read.ended).toBe(true);
