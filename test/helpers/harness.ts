@@ -130,7 +130,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
-/** Waits until `predicate` holds, re-checking on each server notification and at short intervals. */
+/** Waits until `probe` returns a value, re-checking every 20 ms, and fails the test at the deadline. */
 export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
