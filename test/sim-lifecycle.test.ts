@@ -239,3 +239,20 @@ describe('standalone CLI', () => {
     expect(help).toContain('Usage: vapi-call-mcp simulator');
   });
 });
+
+describe('onEvent observer', () => {
+  it('sees every event handed to listen sockets, with the number of sockets it reached', async () => {
+    const seen: { callId: string; type: string; listeners: number }[] = [];
+    const sim = await start({ speed: 400, onEvent: (callId, event, listeners) => seen.push({ callId, type: String(event.type), listeners }) });
+    const res = await request(`${sim.baseUrl}/call`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sim.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(CALL_BODY),
+    });
+    const call = (await res.body.json()) as { id: string };
+    await vi.waitFor(() => expect(sim.getCall(call.id)?.status).toBe('ended'), { timeout: 10_000, interval: 20 });
+    expect(seen.every((e) => e.callId === call.id && e.listeners === 0)).toBe(true);
+    expect(seen.map((e) => e.type)).toContain('transcript');
+    expect(seen.filter((e) => e.type === 'status-update').length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,9 +1,7 @@
 /**
  * Child process: the Vapi simulator on its own core, driven by the bench over IPC. It records when every
- * transcript event was handed to a listen socket, by wrapping SimCall.prototype.emit (the simulator exposes no
- * emission hook; the wrapper changes nothing the simulator sends).
+ * transcript event was handed to a listen socket, through the simulator's onEvent observer.
  */
-import { SimCall } from '../../src/sim/call.js';
 import { DEFAULT_SCRIPT, startSimulator, type ScriptTurn } from '../../src/sim/index.js';
 import { wallNow } from '../lib/clock.js';
 import type { Emissions, SimHostSettings, SimReady, SimReply, SimReplyValue, SimRequest } from '../lib/sim-protocol.js';
@@ -11,16 +9,14 @@ import type { Emissions, SimHostSettings, SimReady, SimReply, SimReplyValue, Sim
 const settings = JSON.parse(process.argv[2] ?? '{}') as SimHostSettings;
 
 let emissions: Emissions = { transcripts: {}, counts: {} };
-const originalEmit = SimCall.prototype.emit;
-SimCall.prototype.emit = function emitAndRecord(this: SimCall, event: Record<string, unknown>): void {
-  originalEmit.call(this, event);
-  if (this.listenerCount === 0) return;
+function recordEmission(callId: string, event: Readonly<Record<string, unknown>>, listeners: number): void {
+  if (listeners === 0) return;
   const at = wallNow();
   const type = String(event.type);
-  const counts = (emissions.counts[this.id] ??= {});
+  const counts = (emissions.counts[callId] ??= {});
   counts[type] = (counts[type] ?? 0) + 1;
-  if (type === 'transcript') (emissions.transcripts[this.id] ??= []).push(at);
-};
+  if (type === 'transcript') (emissions.transcripts[callId] ??= []).push(at);
+}
 
 const script: ScriptTurn[] = [];
 for (let i = 0; i < settings.scriptRepeats; i++) script.push(...DEFAULT_SCRIPT);
@@ -32,6 +28,7 @@ const sim = await startSimulator({
   answerMs: settings.answerMs,
   script,
   hangupAfterScript: false,
+  onEvent: recordEmission,
 });
 
 function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {

@@ -37,6 +37,7 @@ export interface CallEnvironment {
   script: readonly ScriptTurn[];
   usesDefaultScript: boolean;
   countAudioBytes(callId: string, bytes: number): void;
+  onEvent?: (callId: string, event: Readonly<Record<string, unknown>>, listeners: number) => void;
 }
 
 export interface CallIdentity {
@@ -348,6 +349,7 @@ export class SimCall implements ConversationHost {
 
   private broadcast(event: Record<string, unknown>): void {
     for (const listener of this.listeners) listener.sendEvent(event);
+    this.env.onEvent?.(this.id, event, this.listenerCount);
   }
 
   private setStatus(status: string, extra: Record<string, unknown> = {}): void {

@@ -58,6 +58,7 @@ interface Settings {
   stream: ListenStreamOptions;
   strict: boolean;
   logger: Logger;
+  onEvent?: SimulatorOptions['onEvent'];
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -154,6 +155,7 @@ class VapiSimulator implements Simulator, CallStore {
       script: settings.script,
       usesDefaultScript: settings.usesDefaultScript,
       countAudioBytes: (callId, bytes) => this.audioBytes.set(callId, (this.audioBytes.get(callId) ?? 0) + bytes),
+      onEvent: settings.onEvent,
     };
     settings.logger.info('Vapi simulator listening', { baseUrl: this.baseUrl, speed: settings.speed, seed: settings.seed });
   }
@@ -418,6 +420,7 @@ function resolveSettings(options: SimulatorOptions): Settings {
     },
     strict: options.strict ?? false,
     logger: options.logger ?? silentLogger,
+    onEvent: options.onEvent,
   };
 }
 

@@ -49,6 +49,11 @@ export interface SimulatorOptions {
   /** Reject a top-level `metadata` on POST /call (accepted and ignored by default). */
   strict?: boolean;
   logger?: Logger;
+  /**
+   * Observer called as each JSON event is handed to a call's listen sockets, with how many sockets it reached
+   * (benchmarks time event delivery with it). It cannot change what is sent.
+   */
+  onEvent?: (callId: string, event: Readonly<Record<string, unknown>>, listeners: number) => void;
 }
 
 export interface RecordedRequest {
