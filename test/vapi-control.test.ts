@@ -1,24 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from 'undici';
 import { VapiError } from '../src/vapi/errors.js';
 import { InvalidControlUrlError, VapiControlClient, type ControlClientOptions } from '../src/vapi/control.js';
-import type { Logger } from '../src/log.js';
 import { vapiFailure } from './helpers/errors.js';
+import { captureLogger, startScriptedServer, type Reply, type ScriptedServer } from './helpers/scripted-http.js';
 
 const CALL_ID = '7420f27a-0000-4000-8000-000000000001';
 const PUBLIC_KEY = 'pk-public-8d2e61a0-test-key';
-
-// ---- a real HTTP server on 127.0.0.1 standing in for a call's control URL ----
-
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-type Reply = (res: ServerResponse, req: IncomingMessage) => void;
 
 const reply =
   (status: number, body?: string, contentType = 'application/json'): Reply =>
@@ -29,52 +17,14 @@ const reply =
 const ok = reply(200, '{"ok":true}');
 const hang: Reply = () => {};
 
-interface ControlServer {
-  controlUrl: string;
-  requests: Recorded[];
-  /** The parsed JSON body of every request, in order. */
-  bodies(): unknown[];
-  received(count: number): Promise<void>;
-}
-
-const closers: (() => Promise<void>)[] = [];
-
-async function startControlServer(...replies: Reply[]): Promise<ControlServer> {
-  const requests: Recorded[] = [];
-  const waiters: { count: number; resolve: () => void }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const index = requests.length;
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      for (const waiter of waiters.filter((w) => requests.length >= w.count)) waiter.resolve();
-      (replies[index] ?? replies[replies.length - 1] ?? ok)(res, req);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+/** The scripted server's URL with a control path, as Vapi hands out. */
+async function startControlServer(...replies: Reply[]): Promise<ScriptedServer & { controlUrl: string; bodies(): unknown[] }> {
+  const server = await startScriptedServer(...(replies.length > 0 ? replies : [ok]));
   return {
-    controlUrl: `http://127.0.0.1:${port}/${CALL_ID}/control`,
-    requests,
-    bodies: () => requests.map((r) => JSON.parse(r.body) as unknown),
-    received: (count) =>
-      requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
+    ...server,
+    controlUrl: `${server.url}/${CALL_ID}/control`,
+    bodies: () => server.requests.map((r) => JSON.parse(r.body) as unknown),
   };
-}
-
-function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const record = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  return { logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }, lines };
 }
 
 let agent: Agent;
@@ -84,7 +34,6 @@ beforeEach(() => {
   log = captureLogger();
 });
 afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
   await agent.destroy();
 });
 

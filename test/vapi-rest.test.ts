@@ -1,12 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, MockAgent, type Dispatcher } from 'undici';
 import { backoffDelay, parseRetryAfter } from '../src/vapi/http.js';
 import { DEFAULT_RETRY, InvalidCallIdError, VapiRestClient, type RestClientOptions } from '../src/vapi/rest.js';
-import type { Logger } from '../src/log.js';
 import { vapiFailure } from './helpers/errors.js';
+import { captureLogger, startScriptedServer, type Reply, type ScriptedServer } from './helpers/scripted-http.js';
 
 const KEY = 'sk-private-4f1b9c2e-test-key';
 const CALL_ID = '7420f27a-0000-4000-8000-000000000001';
@@ -24,25 +22,6 @@ function callJson(overrides: Record<string, unknown> = {}): Record<string, unkno
   };
 }
 
-// ---- a real HTTP server on 127.0.0.1 that records every request and answers from a script ----
-
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-  at: number;
-}
-type Reply = (res: ServerResponse, req: IncomingMessage) => void;
-
-interface TestServer {
-  url: string;
-  requests: Recorded[];
-  /** Resolves once `count` requests have arrived. */
-  received(count: number): Promise<void>;
-  close(): Promise<void>;
-}
-
 const json =
   (status: number, body: unknown, headers: Record<string, string> = {}): Reply =>
   (res) => {
@@ -57,52 +36,6 @@ const text =
   };
 const resetConnection: Reply = (_res, req) => req.socket.destroy();
 const hang: Reply = () => {};
-
-const servers: TestServer[] = [];
-
-/** Request n gets replies[n], or the last reply once the script runs out. */
-async function startServer(...replies: Reply[]): Promise<TestServer> {
-  const requests: Recorded[] = [];
-  const waiters: { count: number; resolve: () => void }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const index = requests.length;
-      requests.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: performance.now(),
-      });
-      for (const waiter of waiters.filter((w) => requests.length >= w.count)) waiter.resolve();
-      (replies[index] ?? replies[replies.length - 1])(res, req);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const handle: TestServer = {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    received: (count) =>
-      requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  servers.push(handle);
-  return handle;
-}
-
-function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const record = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  return { logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }, lines };
-}
 
 /** Counts dispatches, i.e. attempts, even those that never reach a server. */
 class CountingAgent extends Agent {
@@ -120,11 +53,10 @@ beforeEach(() => {
   log = captureLogger();
 });
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
   await agent.destroy();
 });
 
-function client(server: TestServer, options: Partial<RestClientOptions> = {}): VapiRestClient {
+function client(server: ScriptedServer, options: Partial<RestClientOptions> = {}): VapiRestClient {
   return new VapiRestClient({
     baseUrl: server.url,
     apiKey: KEY,
@@ -138,7 +70,7 @@ function client(server: TestServer, options: Partial<RestClientOptions> = {}): V
 
 describe('VapiRestClient requests', () => {
   it('createCall POSTs the body as JSON to /call with the exact headers and returns the call with unknown fields kept', async () => {
-    const server = await startServer(json(201, callJson({ subscriptionLimits: { concurrencyLimit: 10 } })));
+    const server = await startScriptedServer(json(201, callJson({ subscriptionLimits: { concurrencyLimit: 10 } })));
     const body = {
       assistantId: 'asst-1',
       phoneNumberId: 'pn-1',
@@ -162,7 +94,7 @@ describe('VapiRestClient requests', () => {
   });
 
   it('getCall, updateCall and deleteCall use GET, PATCH and DELETE on /call/{id}', async () => {
-    const server = await startServer(json(200, callJson()), json(200, callJson({ name: 'renamed' })), json(200, callJson()));
+    const server = await startScriptedServer(json(200, callJson()), json(200, callJson({ name: 'renamed' })), json(200, callJson()));
     const vapi = client(server, { userAgent: 'custom-agent/1' });
 
     await vapi.getCall(CALL_ID);
@@ -184,7 +116,7 @@ describe('VapiRestClient requests', () => {
   });
 
   it('listCalls sends every filter as a query parameter with its value unchanged, and nothing else', async () => {
-    const server = await startServer(json(200, [callJson(), callJson({ id: OTHER_ID })]));
+    const server = await startScriptedServer(json(200, [callJson(), callJson({ id: OTHER_ID })]));
     const filters = {
       id: CALL_ID,
       assistantId: 'asst-1',
@@ -209,7 +141,7 @@ describe('VapiRestClient requests', () => {
   });
 
   it('listCalls skips undefined filters and ignores keys Vapi does not know', async () => {
-    const server = await startServer(json(200, []));
+    const server = await startScriptedServer(json(200, []));
     const vapi = client(server);
     await vapi.listCalls();
     await vapi.listCalls({ limit: 5, assistantId: undefined, page: '2' } as never);
@@ -217,13 +149,13 @@ describe('VapiRestClient requests', () => {
   });
 
   it('tolerates a trailing slash on the base URL', async () => {
-    const server = await startServer(json(200, []));
+    const server = await startScriptedServer(json(200, []));
     await new VapiRestClient({ baseUrl: `${server.url}/`, apiKey: KEY, dispatcher: agent }).listCalls();
     expect(server.requests[0].url).toBe('/call');
   });
 
   it('refuses a non-uuid call id before any request', async () => {
-    const server = await startServer(json(200, callJson()));
+    const server = await startScriptedServer(json(200, callJson()));
     const vapi = client(server);
     await expect(vapi.getCall('../assistant')).rejects.toBeInstanceOf(InvalidCallIdError);
     await expect(vapi.updateCall(`${CALL_ID}/x`, { name: 'n' })).rejects.toBeInstanceOf(InvalidCallIdError);
@@ -234,7 +166,7 @@ describe('VapiRestClient requests', () => {
   });
 
   it('maps a 2xx body that is not a Call, or not an array for listCalls, to invalid-response', async () => {
-    const server = await startServer(json(200, { nope: true }), json(200, { calls: [] }), text(200, 'ok'));
+    const server = await startScriptedServer(json(200, { nope: true }), json(200, { calls: [] }), text(200, 'ok'));
     const vapi = client(server);
     expect((await vapiFailure(vapi.getCall(CALL_ID))).kind).toBe('invalid-response');
     expect((await vapiFailure(vapi.listCalls())).kind).toBe('invalid-response');
@@ -245,8 +177,8 @@ describe('VapiRestClient requests', () => {
   });
 
   it('does not follow redirects, so the key never reaches another host', async () => {
-    const elsewhere = await startServer(json(200, callJson()));
-    const server = await startServer((res) => {
+    const elsewhere = await startScriptedServer(json(200, callJson()));
+    const server = await startScriptedServer((res) => {
       res.writeHead(302, { location: `${elsewhere.url}/call/${CALL_ID}` });
       res.end();
     });
@@ -287,7 +219,7 @@ describe('VapiRestClient requests', () => {
 describe('VapiRestClient errors', () => {
   it('puts a 400 message array in the error, joined with "; ", verbatim', async () => {
     const messages = ['property customer should not exist', 'property assistantOverride should not exist'];
-    const server = await startServer(json(400, { message: messages, error: 'Bad Request', statusCode: 400 }));
+    const server = await startScriptedServer(json(400, { message: messages, error: 'Bad Request', statusCode: 400 }));
     const error = await vapiFailure(client(server).createCall({ customer: {} }));
     expect(error).toMatchObject({ kind: 'http', status: 400, operation: 'POST /call', mayHaveSucceeded: false });
     expect(error.vapiMessage).toBe(messages.join('; '));
@@ -297,7 +229,7 @@ describe('VapiRestClient errors', () => {
 
   it('puts a 400 message string in the error verbatim', async () => {
     const message = "Couldn't Get Phone Number. Need Either `phoneNumberId` Or `phoneNumber`.";
-    const server = await startServer(json(400, { message, error: 'Bad Request', statusCode: 400 }));
+    const server = await startScriptedServer(json(400, { message, error: 'Bad Request', statusCode: 400 }));
     const error = await vapiFailure(client(server).createCall({}));
     expect(error.vapiMessage).toBe(message);
     expect(error.message).toContain(message);
@@ -305,7 +237,7 @@ describe('VapiRestClient errors', () => {
 
   it('maps 401 and 404 with status and message, without retrying', async () => {
     const invalidKey = 'Invalid Key. Hot tip, you may be using the private key instead of the public key, or vice versa.';
-    const server = await startServer(
+    const server = await startScriptedServer(
       json(401, { message: invalidKey, error: 'Unauthorized', statusCode: 401 }),
       json(404, { message: 'Call not found', error: 'Not Found', statusCode: 404 }),
     );
@@ -319,7 +251,7 @@ describe('VapiRestClient errors', () => {
   });
 
   it('never lets the key appear in errors or logs, even when the server echoes it back', async () => {
-    const server = await startServer(
+    const server = await startScriptedServer(
       json(401, { message: [`Invalid key ${KEY}`, `Bearer ${KEY}`], error: 'Unauthorized', statusCode: 401 }),
       text(403, `forbidden for ${KEY}`),
     );
@@ -338,7 +270,7 @@ describe('VapiRestClient errors', () => {
 
   it('keeps only the start of a long non-JSON error body', async () => {
     const page = `<html>${'x'.repeat(5000)}</html>`;
-    const server = await startServer(text(502, page));
+    const server = await startScriptedServer(text(502, page));
     const error = await vapiFailure(client(server, { retry: { maxAttempts: 1 } }).getCall(CALL_ID));
     expect(error.status).toBe(502);
     expect(error.vapiMessage?.startsWith('<html>xxx')).toBe(true);
@@ -348,7 +280,7 @@ describe('VapiRestClient errors', () => {
 
 describe('VapiRestClient retries', () => {
   it('retries GET on 503 and then succeeds, logging a warning with reason and delay', async () => {
-    const server = await startServer(json(503, { message: 'busy' }), json(503, { message: 'busy' }), json(200, callJson()));
+    const server = await startScriptedServer(json(503, { message: 'busy' }), json(503, { message: 'busy' }), json(200, callJson()));
     const call = await client(server).getCall(CALL_ID);
     expect(call.id).toBe(CALL_ID);
     expect(server.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET']);
@@ -358,26 +290,26 @@ describe('VapiRestClient retries', () => {
   });
 
   it('gives up after maxAttempts with the last status', async () => {
-    const server = await startServer(json(500, { message: 'boom' }));
+    const server = await startScriptedServer(json(500, { message: 'boom' }));
     const error = await vapiFailure(client(server, { retry: { ...FAST_RETRY, maxAttempts: 3 } }).listCalls());
     expect(error).toMatchObject({ kind: 'http', status: 500, vapiMessage: 'boom' });
     expect(server.requests).toHaveLength(3);
   });
 
   it('retries 408 and 429, and connection resets, on GET', async () => {
-    const server = await startServer(json(408, {}), json(429, {}), resetConnection, json(200, []));
+    const server = await startScriptedServer(json(408, {}), json(429, {}), resetConnection, json(200, []));
     expect(await client(server).listCalls({ limit: 1 })).toEqual([]);
     expect(server.requests).toHaveLength(4);
   });
 
   it('does not retry other 4xx', async () => {
-    const server = await startServer(json(422, { message: 'nope' }), json(200, callJson()));
+    const server = await startScriptedServer(json(422, { message: 'nope' }), json(200, callJson()));
     expect((await vapiFailure(client(server).getCall(CALL_ID))).status).toBe(422);
     expect(server.requests).toHaveLength(1);
   });
 
   it('retries PATCH and DELETE on 5xx (both are idempotent)', async () => {
-    const server = await startServer(json(502, {}), json(200, callJson({ name: 'n' })), json(503, {}), json(200, callJson()));
+    const server = await startScriptedServer(json(502, {}), json(200, callJson({ name: 'n' })), json(503, {}), json(200, callJson()));
     const vapi = client(server);
     await vapi.updateCall(CALL_ID, { name: 'n' });
     await vapi.deleteCall(CALL_ID);
@@ -386,7 +318,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('honours Retry-After in seconds even when the backoff would be shorter', async () => {
-    const server = await startServer(json(429, { message: 'slow down' }, { 'retry-after': '1' }), json(200, callJson()));
+    const server = await startScriptedServer(json(429, { message: 'slow down' }, { 'retry-after': '1' }), json(200, callJson()));
     await client(server, { retry: { baseDelayMs: 1, maxDelayMs: 2000, maxTotalMs: 5000 } }).getCall(CALL_ID);
     expect(server.requests).toHaveLength(2);
     // The gap is measured between arrivals at the server, so it also contains the second request's transit.
@@ -394,7 +326,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('fails at once, carrying retryAfterSeconds, when Retry-After exceeds the remaining budget', async () => {
-    const server = await startServer(json(429, { message: 'slow down' }, { 'retry-after': '30' }), json(200, callJson()));
+    const server = await startScriptedServer(json(429, { message: 'slow down' }, { 'retry-after': '30' }), json(200, callJson()));
     const started = performance.now();
     const error = await vapiFailure(client(server, { retry: { baseDelayMs: 1, maxDelayMs: 60000, maxTotalMs: 20000 } }).getCall(CALL_ID));
     expect(performance.now() - started).toBeLessThan(1000);
@@ -403,7 +335,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('fails at once when Retry-After exceeds maxDelayMs (waiting less would only be refused again)', async () => {
-    const server = await startServer(json(503, {}, { 'retry-after': '3' }), json(200, callJson()));
+    const server = await startScriptedServer(json(503, {}, { 'retry-after': '3' }), json(200, callJson()));
     const started = performance.now();
     const error = await vapiFailure(client(server, { retry: { maxDelayMs: 2000, maxTotalMs: 20000 } }).getCall(CALL_ID));
     expect(performance.now() - started).toBeLessThan(1000);
@@ -412,7 +344,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('never retries POST /call after a 5xx: one request, mayHaveSucceeded', async () => {
-    const server = await startServer(json(500, { message: 'system failure' }), json(201, callJson()));
+    const server = await startScriptedServer(json(500, { message: 'system failure' }), json(201, callJson()));
     const error = await vapiFailure(client(server).createCall({ assistantId: 'a' }));
     expect(error).toMatchObject({ kind: 'http', status: 500, mayHaveSucceeded: true, vapiMessage: 'system failure' });
     expect(server.requests).toHaveLength(1);
@@ -420,13 +352,13 @@ describe('VapiRestClient retries', () => {
   });
 
   it('never retries POST /call after a 503 with Retry-After: 0', async () => {
-    const server = await startServer(json(503, {}, { 'retry-after': '0' }), json(201, callJson()));
+    const server = await startScriptedServer(json(503, {}, { 'retry-after': '0' }), json(201, callJson()));
     expect((await vapiFailure(client(server).createCall({}))).mayHaveSucceeded).toBe(true);
     expect(server.requests).toHaveLength(1);
   });
 
   it('never retries POST /call after a connection reset: one attempt, mayHaveSucceeded', async () => {
-    const server = await startServer(resetConnection, json(201, callJson()));
+    const server = await startScriptedServer(resetConnection, json(201, callJson()));
     const error = await vapiFailure(client(server).createCall({ assistantId: 'a' }));
     expect(error).toMatchObject({ kind: 'network', mayHaveSucceeded: true, operation: 'POST /call' });
     expect(server.requests).toHaveLength(1);
@@ -434,7 +366,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('marks a refused connection on POST /call as not having reached Vapi, and does not retry it', async () => {
-    const closed = await startServer(json(201, callJson()));
+    const closed = await startScriptedServer(json(201, callJson()));
     const baseUrl = closed.url;
     await closed.close();
     const error = await vapiFailure(
@@ -446,7 +378,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('retries GET after a refused connection', async () => {
-    const closed = await startServer(json(200, []));
+    const closed = await startScriptedServer(json(200, []));
     const baseUrl = closed.url;
     await closed.close();
     const vapi = new VapiRestClient({ baseUrl, apiKey: KEY, dispatcher: agent, retry: { ...FAST_RETRY, maxAttempts: 3 } });
@@ -455,7 +387,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('maps a timeout to kind timeout and does not retry POST', async () => {
-    const server = await startServer(hang);
+    const server = await startScriptedServer(hang);
     const started = performance.now();
     const error = await vapiFailure(client(server, { timeoutMs: 100 }).createCall({}));
     expect(performance.now() - started).toBeGreaterThanOrEqual(95);
@@ -465,13 +397,13 @@ describe('VapiRestClient retries', () => {
   });
 
   it('retries a GET that timed out', async () => {
-    const server = await startServer(hang, json(200, callJson()));
+    const server = await startScriptedServer(hang, json(200, callJson()));
     expect((await client(server, { timeoutMs: 100 }).getCall(CALL_ID)).id).toBe(CALL_ID);
     expect(server.requests).toHaveLength(2);
   });
 
   it('keeps all attempts of a GET within maxTotalMs', async () => {
-    const server = await startServer(hang);
+    const server = await startScriptedServer(hang);
     const started = performance.now();
     const error = await vapiFailure(
       client(server, { timeoutMs: 500, retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 700 } }).getCall(CALL_ID),
@@ -484,7 +416,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('maps a caller abort during the request to kind aborted', async () => {
-    const server = await startServer(hang);
+    const server = await startScriptedServer(hang);
     const controller = new AbortController();
     const pending = vapiFailure(client(server).getCall(CALL_ID, { signal: controller.signal }));
     await server.received(1);
@@ -495,7 +427,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('interrupts the wait between retries when the caller aborts', async () => {
-    const server = await startServer(json(503, {}, { 'retry-after': '5' }), json(200, callJson()));
+    const server = await startScriptedServer(json(503, {}, { 'retry-after': '5' }), json(200, callJson()));
     const controller = new AbortController();
     const vapi = client(server, { retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 10000, maxTotalMs: 20000 } });
     const started = performance.now();
@@ -510,7 +442,7 @@ describe('VapiRestClient retries', () => {
   });
 
   it('makes no request when the signal is already aborted', async () => {
-    const server = await startServer(json(200, callJson()));
+    const server = await startScriptedServer(json(200, callJson()));
     const error = await vapiFailure(client(server).getCall(CALL_ID, { signal: AbortSignal.abort() }));
     expect(error).toMatchObject({ kind: 'aborted', mayHaveSucceeded: false });
     expect(agent.dispatches).toBe(0);
