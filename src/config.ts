@@ -5,7 +5,7 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DEFAULT_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CONCURRENT_CALLS, DialPolicy } from './guard/index.js';
+import { DEFAULT_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CONCURRENT_CALLS, DialPolicy, parseQuietHours, type QuietHours } from './guard/index.js';
 import { DEFAULT_TRANSCRIPT_MAX_LINES } from './live/transcript.js';
 import type { LogLevel } from './log.js';
 
@@ -26,6 +26,8 @@ export interface Config {
   allowedCountries?: string[];
   maxConcurrentCalls: number;
   maxCallsPerHour: number;
+  /** No call may ring inside this local-time window where the callee is; undefined: no quiet hours. */
+  quietHours?: QuietHours;
   transcriptMaxLines: number;
   logLevel: LogLevel;
   /** True when the Vapi endpoint is the built-in simulator: every result says so. */
@@ -105,6 +107,16 @@ function readBaseUrl(env: Env): string {
   return value.replace(/\/+$/, '');
 }
 
+function readQuietHours(env: Env): QuietHours | undefined {
+  const value = read(env, 'VAPI_QUIET_HOURS');
+  if (value === undefined) return undefined;
+  try {
+    return parseQuietHours(value);
+  } catch (err) {
+    throw new ConfigError(`VAPI_QUIET_HOURS ${(err as Error).message}.`);
+  }
+}
+
 /** Creates the recordings directory (owner-only) if needed and checks it is writable. */
 export function prepareRecordingsDir(dir: string): void {
   try {
@@ -161,6 +173,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     allowedCountries,
     maxConcurrentCalls: readCount(env, 'VAPI_MAX_CONCURRENT_CALLS', DEFAULT_MAX_CONCURRENT_CALLS, 1000),
     maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
+    quietHours: readQuietHours(env),
     transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
     logLevel,
     simulated,

@@ -15,3 +15,12 @@ export {
   type CallLimitsOptions,
   type LimitVerdict,
 } from './limits.js';
+export {
+  QuietHoursGuard,
+  calleeTimeZones,
+  judgeQuietHours,
+  parseQuietHours,
+  type LocalTime,
+  type QuietHours,
+  type QuietVerdict,
+} from './quiet-hours.js';
