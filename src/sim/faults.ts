@@ -12,6 +12,7 @@ export class FaultQueues {
   private readonly failures: NonNullable<RestFault['fail']>[] = [];
   private readonly delays: number[] = [];
   private readonly listenRejections: number[] = [];
+  private createDrops = 0;
 
   failNext(count: number, status: RestFaultStatus, retryAfterSeconds?: number): void {
     if (!FAULT_STATUSES.includes(status)) throw new RangeError(`failNext: unsupported status ${status}`);
@@ -28,6 +29,17 @@ export class FaultQueues {
       throw new RangeError('rejectListenUpgrades: status must be an HTTP error status');
     }
     for (let i = 0; i < checkCount(count); i++) this.listenRejections.push(status);
+  }
+
+  dropAfterCreate(count: number): void {
+    this.createDrops += checkCount(count);
+  }
+
+  /** True when the call just created must have its answer dropped (consumes one). */
+  takeCreateDrop(): boolean {
+    if (this.createDrops === 0) return false;
+    this.createDrops--;
+    return true;
   }
 
   /** The faults the next REST request gets (possibly both a failure and a delay). */

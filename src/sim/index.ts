@@ -7,7 +7,9 @@
  *   batch), GET /call (plain array, newest first, with the id/assistantId/phoneNumberId/limit and eight date
  *   filters), GET/PATCH/DELETE /call/{id}. Errors use the NestJS shape; DTO problems (unknown properties,
  *   non-E.164 numbers, bad filters) give an array `message`, business rules a string one. Top-level `metadata`
- *   is accepted and ignored unless `strict`. DELETE hangs a live call up (`call-deleted`) and removes it.
+ *   is accepted and ignored unless `strict`; `assistantOverrides` (its `metadata` included) is kept and returned
+ *   on GET /call/{id} and GET /call. DELETE hangs a live call up (`call-deleted`) and removes it.
+ * - Call ids are UUIDv7 whose first 48 bits are the call's `createdAt` in epoch milliseconds, as Vapi's are.
  * - Control: POST /<id>/control with a bare JSON body → 200 `{"ok":true}`; 400 for an unknown type or missing
  *   fields; 404 for an unknown or ended call; 401 when `controlAuthenticationEnabled` and the bearer is not the
  *   public key. Every POST is recorded in `controlLog`.
@@ -53,13 +55,14 @@
  *   frame before the end may be short.
  *
  * Determinism: all randomness comes from `seed`, and every call event runs at the call time it was scheduled
- * for however late the 10 ms wall tick that processes it, so the same seed and inputs give the same ids, event
- * sequence and audio bytes (timestamps follow the clock).
+ * for however late the 10 ms wall tick that processes it, so the same seed and inputs give the same ids (apart
+ * from a call id's leading timestamp), event sequence and audio bytes (timestamps follow the clock).
  *
  * Faults: failNext (429 with Retry-After when asked), delayNext (the request is processed, its response held),
  * dropListen (terminate, no close frame; the call continues), sendMalformed (`{not json`, a 3-byte binary
  * frame, a 1 MiB silent binary frame counted in audioBytesSent, `{"type":"weird-future-event","x":1}`),
- * rejectListenUpgrades.
+ * rejectListenUpgrades (any 4xx/5xx with a short JSON body), dropAfterCreate (POST /call creates the call, then
+ * the connection is cut before the answer).
  */
 export {
   DEFAULT_SIM_API_KEY,

@@ -34,6 +34,17 @@ export class SeededRandom {
     return `${this.hex(8)}-${this.hex(4)}-4${this.hex(3)}-${variant}${this.hex(3)}-${this.hex(12)}`;
   }
 
+  /**
+   * A UUIDv7 (RFC 9562), as Vapi mints call ids: the first 48 bits are `epochMs`, then the version, 12 random
+   * bits, the variant and 62 random bits.
+   */
+  uuidV7(epochMs: number): string {
+    if (!Number.isInteger(epochMs) || epochMs < 0 || epochMs >= 2 ** 48) throw new RangeError('uuidV7: epochMs out of range');
+    const time = epochMs.toString(16).padStart(12, '0');
+    const variant = (8 + this.int(4)).toString(16);
+    return `${time.slice(0, 8)}-${time.slice(8)}-7${this.hex(3)}-${variant}${this.hex(3)}-${this.hex(12)}`;
+  }
+
   /** An independent stream derived from this seed and a label, unaffected by how much this one was used. */
   static derive(seed: number, label: number): SeededRandom {
     return new SeededRandom(splitMix32(normaliseSeed(seed) ^ Math.imul(label + 1, 0x9e3779b9)));

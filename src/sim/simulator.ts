@@ -187,7 +187,7 @@ class VapiSimulator implements Simulator, CallStore {
     if (!this.env) throw new Error('simulator is not listening');
     const createdAtEpochMs = Math.max(this.clock.epochMs(this.scheduler.now), this.lastCreatedEpochMs + 1);
     this.lastCreatedEpochMs = createdAtEpochMs;
-    const identity = { id: this.ids.uuid(), orgId: this.orgId, providerCallId: `CA${this.ids.hex(32)}`, createdAtEpochMs };
+    const identity = { id: this.ids.uuidV7(createdAtEpochMs), orgId: this.orgId, providerCallId: `CA${this.ids.hex(32)}`, createdAtEpochMs };
     const call = new SimCall(this.env, identity, spec, SeededRandom.derive(this.settings.seed, this.callCount++));
     this.calls.set(call.id, call);
     call.begin();
@@ -245,6 +245,11 @@ class VapiSimulator implements Simulator, CallStore {
       }
     }
     if (fault.delayMs) await this.wallDelay(fault.delayMs);
+    if (method === 'POST' && status === 201 && this.faultQueues.takeCreateDrop()) {
+      // The call exists and goes on; the client never learns its id from this answer.
+      this.settings.logger.info('simulator dropped the answer to POST /call', { path: url.pathname });
+      return void res.socket?.destroy();
+    }
     sendJson(res, status, payload, headers);
   }
 
@@ -304,6 +309,7 @@ class VapiSimulator implements Simulator, CallStore {
         queues.failNext(count, status, options?.retryAfterSeconds),
       delayNext: (count: number, ms: number) => queues.delayNext(count, ms),
       rejectListenUpgrades: (count: number, status = 500) => queues.rejectListenUpgrades(count, status),
+      dropAfterCreate: (count: number) => queues.dropAfterCreate(count),
       dropListen: (callId: string) => {
         this.scheduler.sync();
         this.calls.get(callId)?.dropListeners();

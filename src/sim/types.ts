@@ -84,8 +84,16 @@ export interface SimulatorFaults {
   dropListen(callId: string): void;
   /** Sends one malformed frame on every listen socket of the call. */
   sendMalformed(callId: string, kind: MalformedKind): void;
-  /** The next `count` listen handshakes fail with `status` (default 500). */
+  /**
+   * The next `count` listen handshakes fail with `status` (default 500; any 400–599) and a short JSON body, as
+   * Vapi refuses upgrades (400 and 500 both seen).
+   */
   rejectListenUpgrades(count: number, status?: number): void;
+  /**
+   * The next `count` POST /call requests that create a call (201) create it, then drop the connection without
+   * answering: the call goes on and is listed by GET /call, but the client never sees its id.
+   */
+  dropAfterCreate(count: number): void;
 }
 
 export interface Simulator {
