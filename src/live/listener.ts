@@ -255,12 +255,17 @@ export class CallListener {
     // accepts and immediately drops cannot make this loop forever.
     let attempt = gapFrom === undefined ? 0 : Math.max(1, this.unproductiveCloses);
     let lastError = 'closed without delivering anything';
+    let lastRefusal: VapiError | undefined;
     // Vapi may refuse to stream before the call is answered: failures while it is still ringing cost no attempts.
     const answerDeadline = Date.now() + (this.options.preAnswerWaitMs ?? DEFAULT_PRE_ANSWER_WAIT_MS);
     let failures = attempt;
     for (;;) {
       if (attempt > maxAttempts) {
-        this.giveUp(`the listen socket kept failing after ${maxAttempts} retries (last: ${lastError})`);
+        this.giveUp(
+          lastRefusal
+            ? `listening unavailable: Vapi kept refusing the listen connection (last: HTTP ${lastRefusal.status}${lastRefusal.vapiMessage ? ` "${lastRefusal.vapiMessage}"` : ''}) after ${maxAttempts} retries; the call was ${this.restStatus ?? 'of unknown status'} at the last check`
+            : `the listen socket kept failing after ${maxAttempts} retries (last: ${lastError})`,
+        );
         return;
       }
       if (failures > 0) {
@@ -293,13 +298,16 @@ export class CallListener {
       } catch (err) {
         if (this.isFinished()) return;
         this.logger.warn('listen socket connection failed', { callId: this.callId, attempt, error: errorMessage(err) });
-        if (err instanceof VapiError && err.kind === 'http' && (err.status === 401 || err.status === 403)) {
-          this.giveUp(`the listen socket rejected the credentials (HTTP ${err.status}); check the public key`);
-          return;
-        }
         lastError = errorMessage(err);
+        // Any refused handshake (non-101) is checked against GET /call first: a call that is over is not an error.
+        const refusal = err instanceof VapiError && err.kind === 'http' ? err : undefined;
+        lastRefusal = refusal;
         const status = await this.confirmStatusByRest();
         if (status === 'ended' || this.isFinished()) return;
+        if (refusal && (refusal.status === 401 || refusal.status === 403)) {
+          this.giveUp(`the listen socket rejected the credentials (HTTP ${refusal.status}); check the public key`);
+          return;
+        }
         failures++;
         const ringing = status !== undefined && PRE_ANSWER_STATUSES.has(status) && Date.now() < answerDeadline;
         if (!ringing) attempt++;
