@@ -3,10 +3,12 @@
  *
  * - Bytes are appended in arrival order; the data chunk is the file's last chunk.
  * - Memory stays flat: audio waits in a queue and is written in batches (writev), one batch in flight. The
- *   back-pressure limit judges the disk, not one frame: a chunk is refused only when audio already waiting
- *   exceeds `maxPendingBytes`, so a single huge frame is accepted and written through whole. Audio refused that
- *   way is dropped (counted), never a reason to stop: once the backlog drains, saving continues, the missing
- *   stretch is reported through onGap, and zeros (< one block) keep the channels aligned after it.
+ *   back-pressure limit judges the disk, not one frame: audio is refused only when more than `maxPendingBytes`
+ *   wait AND the disk is behind (stalled, or no write finished for DISK_BEHIND_MS), or when the backlog passes
+ *   four times maxPendingBytes whatever the disk does. A huge frame into an empty queue is always accepted and
+ *   written through whole. Refused audio is dropped (counted), never a reason to stop: once the backlog drains,
+ *   saving continues, the missing stretch is reported through onGap, and zeros (< one block) keep the channels
+ *   aligned after it.
  * - A full disk (ENOSPC, EDQUOT) stalls the writer rather than failing it: the unwritten batch stays queued, the
  *   write is retried with backoff (onStall, then onResume once space is back). Any other error stops the writer.
  * - Writes are coalesced: a batch starts `flushIntervalMs` after the first chunk queued behind it, or at once when
@@ -35,6 +37,8 @@ const DEFAULT_FLUSH_INTERVAL_MS = 200;
 const DEFAULT_FLUSH_BYTES = 64 * 1024;
 /** Chunks smaller than this are copied into a staging block of this size. */
 const STAGING_BLOCK_BYTES = 16 * 1024;
+/** A backlog over maxPendingBytes is only refused when no write has finished for this long (or the disk is full). */
+const DISK_BEHIND_MS = 2000;
 
 /** Audio that was received but not saved (disk backlog over the limit), reported when saving resumes. */
 export interface AudioGap {
@@ -55,7 +59,7 @@ export interface WavWriterOptions extends DiskRetryOptions {
   flushIntervalMs?: number;
   /** Queued bytes that start a write without waiting for flushIntervalMs; default 64 KiB (about 1 s of 16 kHz stereo). */
   flushBytes?: number;
-  /** Backlog above which arriving audio is dropped; default 16 MiB (about 8 minutes of 16 kHz stereo). */
+  /** Backlog above which arriving audio is dropped while the disk is behind (and never more than 4x it); default 16 MiB (about 8 minutes of 16 kHz stereo). */
   maxPendingBytes?: number;
   /** Open with 'wx' (fail with EEXIST instead of replacing an existing file). */
   exclusive?: boolean;
@@ -109,6 +113,8 @@ export class WavWriter {
   private readonly options: WavWriterOptions;
   private readonly backoff: RetryBackoff;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** When a write last finished or the backlog was last empty. */
+  private lastProgressAt = Date.now();
   private openGap: { from: number; to: number; droppedBytes: number; fileOffset: number } | undefined;
 
   /** Opens the file and writes the header; resolves when ready (rejects if the file cannot be created). */
@@ -152,7 +158,7 @@ export class WavWriter {
     return this.bytesWritten / this.byteRate;
   }
 
-  /** Bytes waiting to be written (bounded by maxPendingBytes). */
+  /** Bytes waiting to be written (bounded by 4 x maxPendingBytes plus one frame). */
   get pendingBytes(): number {
     return this.queuedBytes;
   }
@@ -164,7 +170,11 @@ export class WavWriter {
       this.fail(new Error('WAV size limit (4 GiB) reached; later audio is not saved'));
       return;
     }
-    if (this.queuedBytes > 0 && this.queuedBytes + chunk.length > this.maxPendingBytes) {
+    const now = Date.now();
+    if (this.queuedBytes === 0) this.lastProgressAt = now;
+    const backlog = this.queuedBytes + chunk.length;
+    const diskBehind = this.stalled !== undefined || now - this.lastProgressAt > DISK_BEHIND_MS;
+    if (this.queuedBytes > 0 && ((backlog > this.maxPendingBytes && diskBehind) || backlog > 4 * this.maxPendingBytes)) {
       this.drop(chunk.length);
       return;
     }
@@ -346,6 +356,7 @@ export class WavWriter {
           this.bytesWritten += bytes;
           const last = batch[batch.length - 1];
           batch = [];
+          this.lastProgressAt = Date.now();
           if (this.stagingBlocks.has(last.buffer)) this.spareBlock = Buffer.from(last.buffer, 0, STAGING_BLOCK_BYTES);
           this.resumed();
           continue;
