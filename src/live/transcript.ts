@@ -63,8 +63,16 @@ export const DEFAULT_TRANSCRIPT_MAX_CHARS = 1_000_000;
 export function cutText(text: string, maxChars: number, where = ''): string {
   if (text.length <= maxChars) return text;
   const marker = ` … [cut: ${text.length} characters in all${where}]`;
-  if (marker.length >= maxChars) return text.slice(0, Math.max(0, maxChars - 1)) + '…';
-  return text.slice(0, maxChars - marker.length) + marker;
+  if (marker.length >= maxChars) return ownCopy(text.slice(0, Math.max(0, maxChars - 1)) + '…');
+  return ownCopy(text.slice(0, maxChars - marker.length) + marker);
+}
+
+/**
+ * A copy that shares no memory with the string it came from. V8 makes slices and concatenations point into
+ * their source, so a 10 000-character cut of a 4 MiB line would otherwise keep the whole 4 MiB alive.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf16le').toString('utf16le');
 }
 
 const CUT_WHERE = '; the full text is in the event log';
