@@ -65,6 +65,17 @@ describe('a Vapi that answers too much', () => {
     expect(JSON.stringify(result).length).toBeLessThan(8000 + 4 * 2048 + 2000);
   });
 
+  it('list_calls cuts every text field of its rows', async () => {
+    const mib = (c: string) => c.repeat(1024 * 1024);
+    const row = (n: number) => ({ id: `${CALL_ID.slice(0, -1)}${n}`, status: 'ended', name: mib('n'), endedReason: mib('r'), customer: { number: '+14155552671', name: mib('c') } });
+    const vapi = await startScriptedServer(json([row(1), row(2), row(3)]));
+    h = await startHarness({ config: { baseUrl: vapi.url } });
+    const result = await h.ok<any>('list_calls', {});
+    expect(result.calls).toHaveLength(3);
+    for (const call of result.calls) for (const key of ['name', 'endedReason', 'customerName']) expect(call[key].length).toBeLessThanOrEqual(2048);
+    expect(JSON.stringify(result).length).toBeLessThan(3 * 3 * 2048 + 2000);
+  });
+
   it('a 1 MiB live line: read_transcript stays within maxChars, the resource within its cap', async () => {
     listenServer = await startListenServer();
     const listenUrl = listenServer.url(CALL_ID);
