@@ -2,9 +2,9 @@
  * Environment and flags → one validated Config. Every failure is a ConfigError whose message names the fix;
  * the CLI prints it as one line on stderr and exits non-zero.
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CONCURRENT_CALLS, DialPolicy, parseQuietHours, type QuietHours } from './guard/index.js';
 import { DEFAULT_TRANSCRIPT_MAX_LINES } from './live/transcript.js';
 import type { LogLevel } from './log.js';
@@ -120,15 +120,35 @@ function readQuietHours(env: Env): QuietHours | undefined {
 /** Creates the recordings directory (owner-only) if needed and checks it is writable. */
 export function prepareRecordingsDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(resolve(dir));
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     accessSync(dir, constants.W_OK);
+    // Some places accept mkdir and access checks but cannot hold a file (/proc, read-only mounts): try one.
+    const probe = join(dir, `.write-probe-${process.pid}`);
+    writeFileSync(probe, 'ok', { flag: 'wx', mode: 0o600 });
+    unlinkSync(probe);
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new ConfigError(
       `The recordings directory ${dir} is not usable (${why}). Set VAPI_RECORDINGS_DIR to a writable directory.`,
     );
   }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever on some pseudo file systems (a path under
+ * /proc), where a single mkdir fails at once with ENOENT.
+ */
+function makeDirs(dir: string): void {
+  try {
+    statSync(dir);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirs(parent);
+  mkdirSync(dir, { mode: 0o700 });
 }
 
 export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {

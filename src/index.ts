@@ -7,6 +7,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from './config.js';
+import { repairRecordings } from './live/recovery.js';
 import { StderrLogger } from './log.js';
 import { Redactor } from './redact.js';
 import { createServer } from './server.js';
@@ -107,6 +108,9 @@ async function main(argv: string[]): Promise<void> {
   redactor.add(config.apiKey);
   redactor.add(config.publicKey);
   const logger = new StderrLogger({ level: config.logLevel, redact: redactor.redact });
+  for (const repaired of await repairRecordings(config.recordingsDir)) {
+    logger.info('repaired the header of a WAV left unfinished by a crash', { file: repaired.path, dataBytes: repaired.dataBytes });
+  }
   const server = createServer({ config, logger });
 
   let shuttingDown = false;
@@ -133,6 +137,9 @@ async function main(argv: string[]): Promise<void> {
   process.stdin.on('close', () => void shutdown('stdin closed'));
 
   await server.mcp.connect(new StdioServerTransport());
+  // The transport closes itself when it can no longer read the client (a message over its 10 MiB read limit):
+  // a server deaf to its client is useless, so exit (finalising recordings) and let the client restart it.
+  server.mcp.server.onclose = () => void shutdown('the client connection closed');
   logger.info(
     `vapi-call-mcp ${VERSION} ready on stdio${config.simulated ? ' (SIMULATED: built-in Vapi simulator, no real calls)' : ''}${config.readOnly ? ' (read-only)' : ''}; recordings in ${config.recordingsDir}`,
   );

@@ -55,6 +55,7 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     transcriptMaxLines: config.transcriptMaxLines,
     getCall: (id) => rest.getCall(id),
     logger,
+    redact: redactor.redact,
   });
   const deps: ToolDeps = { config, rest, control, listeners, directory, policy, limits, logger };
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JsonlWriter } from '../src/live/jsonl-writer.js';
+import { fullDisk } from './helpers/full-disk.js';
+import { until } from './helpers/harness.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -59,5 +61,73 @@ describe('JsonlWriter', () => {
     await bad.close();
     expect(onError).toHaveBeenCalledTimes(1);
     expect(bad.error?.message).toMatch(/ENOTDIR/);
+  });
+
+  it('on a full disk: never a half record on disk, nothing lost that fits the queue, saving resumes when space returns', async () => {
+    const file = path.join(dir, 'full.jsonl');
+    const disk = fullDisk();
+    const onError = vi.fn();
+    const stalls: Error[] = [];
+    let resumed = 0;
+    const w = new JsonlWriter(file, { openFile: disk.openFile, retryDelayMs: 5, maxRetryDelayMs: 20, onError, onStall: (e) => stalls.push(e), onResume: () => resumed++ });
+    w.append({ n: 0, text: 'before the disk filled' });
+    await until(async () => ((await readLines(file)).length === 1 ? true : undefined));
+    disk.room = 30; // part of the next record fits, then ENOSPC
+    for (let n = 1; n <= 9; n++) w.append({ n, text: `final line ${n} `.repeat(4) });
+    await until(() => (w.stalled ? true : undefined));
+    expect(stalls).toHaveLength(1);
+    // While stalled the file ends on a whole record: the torn part was cut back.
+    const during = await readFile(file, 'utf8');
+    expect(during.endsWith('\n')).toBe(true);
+    expect(during.split('\n').filter(Boolean).map((l) => JSON.parse(l).n)).toEqual([0]);
+    disk.room = undefined;
+    await until(() => (w.pendingBytes === 0 && !w.stalled ? true : undefined));
+    expect(resumed).toBe(1);
+    await w.close();
+    expect(onError).not.toHaveBeenCalled();
+    expect((await readLines(file)).map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('records that do not fit the queue while the disk is full are counted in a records-lost line', async () => {
+    const file = path.join(dir, 'lost.jsonl');
+    const disk = fullDisk();
+    const w = new JsonlWriter(file, { openFile: disk.openFile, maxPendingBytes: 2000, retryDelayMs: 5, maxRetryDelayMs: 20 });
+    disk.room = 0;
+    for (let n = 0; n < 100; n++) w.append({ n, pad: 'x'.repeat(80) });
+    await until(() => (w.stalled ? true : undefined));
+    expect(w.recordsLost).toBeGreaterThan(0);
+    disk.room = undefined;
+    await until(() => (w.pendingBytes === 0 && !w.stalled ? true : undefined));
+    w.append({ n: 100 });
+    await w.close();
+    const lines = await readLines(file);
+    const lost = lines.find((l) => l.meta === 'records-lost');
+    expect(lost?.records).toBe(w.recordsLost);
+    const kept = lines.filter((l) => typeof l.n === 'number').length;
+    expect(kept + w.recordsLost).toBe(101);
+    expect(lines.at(-1)?.n).toBe(100);
+  });
+
+  it('a disk still full at close leaves whole records only, and says so', async () => {
+    const file = path.join(dir, 'full-at-close.jsonl');
+    const disk = fullDisk();
+    const onError = vi.fn();
+    const w = new JsonlWriter(file, { openFile: disk.openFile, retryDelayMs: 5, onError });
+    disk.room = 10;
+    w.append({ n: 1, text: 'will not fit' });
+    await until(() => (w.stalled ? true : undefined));
+    await w.close();
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(await readFile(file, 'utf8')).toBe('');
+  });
+
+  it('masks secrets in every line before it is queued', async () => {
+    const file = path.join(dir, 'masked.jsonl');
+    const w = new JsonlWriter(file, { redact: (line) => line.split('sk-secret-123').join('[redacted]') });
+    w.append({ event: { type: 'transcript', transcript: 'the key is sk-secret-123' } });
+    await w.close();
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain('sk-secret-123');
+    expect(JSON.parse(text).event.transcript).toBe('the key is [redacted]');
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RollingTranscript } from '../src/live/transcript.js';
+import { formatLine, RollingTranscript } from '../src/live/transcript.js';
 import type { ListenEvent } from '../src/vapi/schemas.js';
 
 const T0 = 1_700_000_000_000;
@@ -140,14 +140,16 @@ describe('RollingTranscript: cap and cursor', () => {
     expect(caughtUp).toEqual({ lines: [], nextSeq: 6, truncated: false, missedLines: 0 });
   });
 
-  it('pages with maxChars, always returning at least one line', () => {
+  it('pages with maxChars, never over it: a line bigger than the budget comes cut, and the cursor moves on', () => {
     const t = new RollingTranscript();
     t.apply(final('user', 'x'.repeat(50)), T0);
     t.apply(final('assistant', 'short'), T0);
-    const first = t.linesSince(undefined, 10);
+    const first = t.linesSince(undefined, 20);
     expect(first.lines.map((l) => l.seq)).toEqual([1]);
+    expect(`Customer: ${first.lines[0].text}\n`.length).toBeLessThanOrEqual(20);
+    expect(first.lines[0].text).toMatch(/^x+…$/);
     expect(first.truncated).toBe(true);
-    const second = t.linesSince(first.nextSeq, 10);
+    const second = t.linesSince(first.nextSeq, 20);
     expect(second.lines.map((l) => l.text)).toEqual(['short']);
     expect(second.truncated).toBe(false);
     expect(second.nextSeq).toBe(3);
@@ -209,6 +211,10 @@ describe('RollingTranscript: properties', () => {
         let cursor: number | undefined;
         const read = (maxChars: number | undefined) => {
           const page = t.linesSince(cursor, maxChars);
+          if (maxChars !== undefined) {
+            const chars = page.lines.reduce((n, l) => n + formatLine(l).length + 1, 0);
+            expect(chars).toBeLessThanOrEqual(Math.max(maxChars, 'Assistant: …'.length + 1));
+          }
           missed += page.missedLines;
           seen.push(...page.lines.map((l) => ({ seq: l.seq, text: l.text })));
           cursor = page.nextSeq;
@@ -241,7 +247,11 @@ describe('RollingTranscript: properties', () => {
         expect(new Set(seqs).size).toBe(seqs.length); // no repeats
         expect([...seqs].sort((a, b) => a - b)).toEqual(seqs); // in order
         expect(seen.length + missed).toBe(committed.length); // nothing silently lost
-        for (const s of seen) expect(s.text).toBe(committed[s.seq - 1].text);
+        // Whole, or cut to fit a read's maxChars (then it ends in the cut marker).
+        for (const s of seen) {
+          const full = committed[s.seq - 1].text;
+          if (s.text !== full) expect(s.text.endsWith('…') || s.text.includes('[cut:')).toBe(true);
+        }
         expect(t.lines().length).toBeLessThanOrEqual(maxLines);
         expect(t.droppedLines).toBe(Math.max(0, committed.length - maxLines));
         if (t.droppedLines === 0) expect(missed).toBe(0);

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import wavefile from 'wavefile';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WAV_HEADER_BYTES, WavWriter } from '../src/live/wav-writer.js';
+import { WAV_HEADER_BYTES, WavWriter, type AudioGap } from '../src/live/wav-writer.js';
+import { fullDisk } from './helpers/full-disk.js';
+import { until } from './helpers/harness.js';
 import { frameSizes, parseWav, patternBytes, settledHeapBytes } from './helpers/listen-server.js';
 
 let dir: string;
@@ -149,18 +151,84 @@ describe('WavWriter', () => {
     expect(heapAtEnd - heapAtHalf).toBeLessThan(2 * 1024 * 1024);
   });
 
-  it('fails instead of growing when more than maxPendingBytes wait to be written', async () => {
-    const file = path.join(dir, 'slow.wav');
+  it('a full disk stalls the writer instead of stopping it: audio over the backlog is dropped, saving resumes when space returns, the gap is reported and aligned', async () => {
+    const file = path.join(dir, 'full.wav');
+    const disk = fullDisk();
     const onError = vi.fn();
-    const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { maxPendingBytes: 10_000, onError });
-    for (let i = 0; i < 20; i++) writer.write(patternBytes(1000));
-    expect(writer.error?.message).toMatch(/disk too slow/);
-    expect(onError).toHaveBeenCalledTimes(1);
-    expect(writer.pendingBytes).toBe(0);
+    const stalls: Error[] = [];
+    let resumed = 0;
+    const gaps: AudioGap[] = [];
+    const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, {
+      openFile: disk.openFile,
+      maxPendingBytes: 10_000,
+      flushBytes: 1000,
+      retryDelayMs: 5,
+      maxRetryDelayMs: 20,
+      onError,
+      onStall: (e) => stalls.push(e),
+      onResume: () => resumed++,
+      onGap: (g) => gaps.push(g),
+    });
+    disk.room = 2500; // room for part of the audio: the rest fails with ENOSPC
+    for (let i = 0; i < 3; i++) writer.write(patternBytes(1001, i * 1001));
+    await until(() => (writer.stalled ? true : undefined));
+    expect(stalls).toHaveLength(1);
+    // While full: the backlog fills to maxPendingBytes, then arriving audio is dropped, memory stays bounded.
+    for (let i = 3; i < 40; i++) writer.write(patternBytes(1001, i * 1001));
+    expect(writer.pendingBytes).toBeLessThanOrEqual(10_000 + 1001);
+    expect(writer.droppedBytes).toBeGreaterThan(0);
+    expect(disk.failures).toBeGreaterThanOrEqual(1);
+    disk.room = undefined; // space freed
+    await until(() => (writer.pendingBytes === 0 && !writer.stalled ? true : undefined));
+    expect(resumed).toBe(1);
+    writer.write(patternBytes(400, 40 * 1001)); // accepted again: the gap closes here
     await writer.close();
+    expect(onError).not.toHaveBeenCalled();
+    expect(writer.error).toBeUndefined();
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0].droppedBytes).toBe(writer.droppedBytes);
+    expect(writer.bytesReceived + writer.droppedBytes).toBe(40 * 1001 + 400);
+    // Zeros keep the sample grid of the stream: file offset ≡ stream offset (mod 4) after the gap.
+    expect((gaps[0].fileOffset + gaps[0].paddingBytes) % 4).toBe((gaps[0].fileOffset + gaps[0].droppedBytes) % 4);
     const wav = parseWav(await readFile(file));
     expect(wav.dataSize).toBe(writer.bytesWritten);
+    expect(wav.dataSize).toBe(writer.bytesReceived + writer.paddingBytes);
+    expect(wav.dataSize % 4).toBe(0);
     expect(wav.fileSize).toBe(WAV_HEADER_BYTES + wav.dataSize);
+    // The audio before the gap is there byte for byte.
+    const data = (await readFile(file)).subarray(WAV_HEADER_BYTES);
+    expect(data.subarray(0, gaps[0].fileOffset).equals(patternBytes(gaps[0].fileOffset))).toBe(true);
+  });
+
+  it('a disk still full at close stops the writer and cuts the file back to what the header says', async () => {
+    const file = path.join(dir, 'full-at-close.wav');
+    const disk = fullDisk();
+    const onError = vi.fn();
+    const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { openFile: disk.openFile, flushBytes: 1000, retryDelayMs: 5, onError });
+    disk.room = 1003;
+    writer.write(patternBytes(5000));
+    await until(() => (writer.stalled ? true : undefined));
+    await writer.close();
+    expect(onError).toHaveBeenCalledTimes(1);
+    const wav = parseWav(await readFile(file));
+    expect(wav.dataSize % 4).toBe(0);
+    expect(wav.fileSize).toBe(WAV_HEADER_BYTES + wav.dataSize);
+  });
+
+  it('accepts and writes through a single frame far above maxPendingBytes (back-pressure judges the disk, not one frame)', async () => {
+    const file = path.join(dir, 'big-frame.wav');
+    const onError = vi.fn();
+    const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { maxPendingBytes: 64 * 1024, onError });
+    const big = patternBytes(1024 * 1024);
+    writer.write(patternBytes(640));
+    await until(() => writer.pendingBytes === 0 || undefined);
+    writer.write(big);
+    for (let i = 0; i < 50; i++) writer.write(patternBytes(640, 640 * (i + 1)));
+    await writer.close();
+    expect(onError).not.toHaveBeenCalled();
+    expect(writer.droppedBytes).toBe(0);
+    const wav = parseWav(await readFile(file));
+    expect(wav.dataSize).toBe(640 + 1024 * 1024 + 50 * 640);
   });
 
   it('reports an unwritable path through error/onError and open() rejects; write() never throws', async () => {

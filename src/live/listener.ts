@@ -8,7 +8,13 @@
  *   channels stay aligned), and the gap is recorded in the JSONL as `{meta:'gap', from, to, reconnectAttempt}`.
  * - A reconnection announcing a different format stops audio saving (the file keeps its format) while the
  *   transcript goes on.
- * - Disk failures never stop listening: they show up as `diskError` and the transcript keeps working.
+ * - Disk failures never stop listening: they show up as `diskError` and the transcript keeps working. A full disk
+ *   pauses saving (diskError while it lasts); saving resumes when space returns, and audio that could not be
+ *   kept meanwhile is recorded as `{meta:'audio-gap', droppedBytes, from, to, fileOffset}`.
+ * - Every JSONL line passes through `redact` (keys, monitor URLs, this call's listen URL) before it is queued.
+ * - A listener started for a call that already has a JSONL (the server restarted mid-call) rebuilds the
+ *   transcript's final lines from it, and writes its audio to the next free `<id>-N.wav`, named in listen-start.
+ * - `filesFinal` turns true only after the WAV header is patched and both files are closed.
  * - Audio frames never trigger onChange; transcript, status and connection changes do (unthrottled).
  * - JSONL records: `{receivedAt, audioOffset, event}` per event (audioOffset = the WAV data offset the event
  *   arrived at: audio bytes received before it plus any alignment padding),
@@ -22,7 +28,9 @@ import type { Logger } from '../log.js';
 import { VapiError } from '../vapi/errors.js';
 import { openListenSocket, type ListenSocket, type ListenSocketOptions } from '../vapi/listen.js';
 import { TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
+import type { DiskRetryOptions, OpenFile } from './disk.js';
 import { JsonlWriter } from './jsonl-writer.js';
+import { restoreTranscript } from './recovery.js';
 import { RollingTranscript } from './transcript.js';
 import { WavWriter } from './wav-writer.js';
 
@@ -60,6 +68,16 @@ export interface CallListenerOptions {
   headerPatchIntervalMs?: number;
   /** How long connection failures are retried without limit while GET /call says the call is not answered yet. Default 10 min. */
   preAnswerWaitMs?: number;
+  /** Masks secrets in every JSONL line. */
+  redact?: (text: string) => string;
+  /** Retry timing while the disk is full. */
+  diskRetry?: DiskRetryOptions;
+  /** Opens the recording files (tests inject a failing disk). */
+  openFile?: OpenFile;
+  /** Longest final line kept in memory, in characters. */
+  transcriptMaxLineChars?: number;
+  /** Characters of final lines kept in memory. */
+  transcriptMaxChars?: number;
 }
 
 export interface ListenerState {
@@ -70,6 +88,8 @@ export interface ListenerState {
   /** A listen socket is open right now. */
   connected: boolean;
   ended: boolean;
+  /** The listener has stopped and the files are complete: WAV header patched, both files closed. */
+  filesFinal: boolean;
   endedReason?: string;
   audioPath?: string;
   transcriptPath: string;
@@ -118,6 +138,12 @@ export class CallListener {
   /** Consecutive connections that closed without delivering a frame. */
   private unproductiveCloses = 0;
   private ended = false;
+  private filesFinal = false;
+  /** Why saving is paused right now (disk full), per file. */
+  private readonly diskStalls = new Map<'audio' | 'events', string>();
+  private readonly redactLine: (text: string) => string;
+  private readonly prepared: Promise<void>;
+  private resolvePrepared!: () => void;
   private endedReason: string | undefined;
   private restStatus: string | undefined;
   private format: ListenerState['format'];
@@ -147,10 +173,22 @@ export class CallListener {
     this.openSocket = options.openSocket ?? openListenSocket;
     this.dir = path.resolve(options.recordingsDir);
     this.transcriptPath = this.fileInDir(`${this.callId}.jsonl`);
-    this.audioPath = options.saveAudio ? this.fileInDir(`${this.callId}.wav`) : undefined;
+    this.audioPath = undefined; // chosen by prepareFiles: <id>.wav, or <id>-2.wav … when earlier files exist
     this.restStatus = options.status;
-    this.transcript = new RollingTranscript({ maxLines: options.transcriptMaxLines, startedAt: options.startedAt });
+    this.transcript = new RollingTranscript({
+      maxLines: options.transcriptMaxLines,
+      maxLineChars: options.transcriptMaxLineChars,
+      maxChars: options.transcriptMaxChars,
+      startedAt: options.startedAt,
+    });
+    const redact = options.redact ?? ((text: string) => text);
+    const listenUrl = options.listenUrl;
+    this.redactLine = (text) => {
+      const masked = redact(text);
+      return listenUrl.length >= 6 && masked.includes(listenUrl) ? masked.split(listenUrl).join('[monitor-url]') : masked;
+    };
     this.endedPromise = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.prepared = new Promise((resolve) => (this.resolvePrepared = resolve));
     void this.run();
   }
 
@@ -163,6 +201,7 @@ export class CallListener {
       listening: this.phase !== 'finished',
       connected: this.phase === 'connected',
       ended: this.ended,
+      filesFinal: this.filesFinal,
       ...(this.endedReason !== undefined && { endedReason: this.endedReason }),
       // While listening, the path audio will go to; once finished, only a file that was actually written.
       ...(this.audioPath !== undefined && (this.wav !== undefined || this.phase !== 'finished') && { audioPath: this.audioPath }),
@@ -171,7 +210,7 @@ export class CallListener {
       durationSeconds: byteRate > 0 ? Math.round((this.audioBytes / byteRate) * 10) / 10 : 0,
       malformedFrames: this.malformedFrames,
       reconnects: this.reconnects,
-      ...(this.diskError !== undefined && { diskError: this.diskError }),
+      ...(this.currentDiskError() !== undefined && { diskError: this.currentDiskError() }),
       ...(this.audioStoppedReason !== undefined && { audioStoppedReason: this.audioStoppedReason }),
       ...(this.listenError !== undefined && { listenError: this.listenError }),
       ...(this.format !== undefined && { format: { ...this.format } }),
@@ -182,6 +221,11 @@ export class CallListener {
   onChange(fn: () => void): () => void {
     this.changeListeners.add(fn);
     return () => this.changeListeners.delete(fn);
+  }
+
+  /** Resolves once the files are chosen (audioPath is the real one) and any earlier transcript is restored. */
+  whenPrepared(): Promise<void> {
+    return this.prepared;
   }
 
   /** Resolves once the listener has stopped for good (call ended, stop(), or gave up) and files are final. */
@@ -197,10 +241,12 @@ export class CallListener {
   private async run(): Promise<void> {
     if (!isWebSocketUrl(this.options.listenUrl)) {
       this.listenError = 'the listen URL is not a ws:// or wss:// URL';
+      this.resolvePrepared();
       void this.finish();
       return;
     }
     await this.prepareFiles();
+    this.resolvePrepared();
     if (this.isFinished()) return;
     await this.connect(undefined);
   }
@@ -208,17 +254,38 @@ export class CallListener {
   private async prepareFiles(): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      if (this.audioPath !== undefined) this.audioPath = await this.freeAudioPath();
+      if (this.options.saveAudio) this.audioPath = await this.freeAudioPath();
     } catch (err) {
       this.audioPath = undefined;
       this.setDiskError(`cannot use recordings directory ${this.dir}: ${errorMessage(err)}`);
       return;
     }
     if (this.isFinished()) return;
+    try {
+      const restored = await restoreTranscript(this.transcriptPath, this.transcript);
+      if (restored > 0) {
+        this.logger.info('transcript restored from the event log', { callId: this.callId, lines: restored });
+        this.emitChange();
+      }
+    } catch (err) {
+      this.logger.warn('could not read the earlier event log', { callId: this.callId, error: errorMessage(err) });
+    }
+    if (this.isFinished()) return;
     this.jsonl = new JsonlWriter(this.transcriptPath, {
+      ...this.options.diskRetry,
+      redact: this.redactLine,
+      openFile: this.options.openFile,
       onError: (err) => this.setDiskError(`event log ${this.transcriptPath}: ${err.message}`),
+      onStall: (err) => this.setDiskStall('events', `event log ${this.transcriptPath}: ${err.message}; saving resumes when space is freed`),
+      onResume: () => this.setDiskStall('events', undefined),
     });
-    this.record({ receivedAt: Date.now(), meta: 'listen-start', callId: this.callId, saveAudio: this.options.saveAudio });
+    this.record({
+      receivedAt: Date.now(),
+      meta: 'listen-start',
+      callId: this.callId,
+      saveAudio: this.options.saveAudio,
+      ...(this.audioPath !== undefined && { audioPath: this.audioPath }),
+    });
   }
 
   /** `<id>.wav`, or `<id>-2.wav` … when an earlier listener already saved audio for this call. */
@@ -371,10 +438,16 @@ export class CallListener {
       this.format = { sampleRate: format.sampleRate, channels: format.channels, source };
       this.record({ receivedAt, meta: 'format', sampleRate: format.sampleRate, channels: format.channels, source });
       if (this.audioPath !== undefined && this.diskError === undefined && this.jsonl !== undefined) {
-        this.wav = WavWriter.create(this.audioPath, format, {
+        const audioPath = this.audioPath;
+        this.wav = WavWriter.create(audioPath, format, {
+          ...this.options.diskRetry,
           exclusive: true,
           headerPatchIntervalMs: this.options.headerPatchIntervalMs,
-          onError: (err) => this.setDiskError(`audio file ${this.audioPath}: ${err.message}`),
+          openFile: this.options.openFile,
+          onError: (err) => this.setDiskError(`audio file ${audioPath}: ${err.message}; later audio is not saved`),
+          onStall: (err) => this.setDiskStall('audio', `audio file ${audioPath}: ${err.message}; saving resumes when space is freed`),
+          onResume: () => this.setDiskStall('audio', undefined),
+          onGap: (gap) => this.record({ receivedAt: Date.now(), meta: 'audio-gap', ...gap }),
         });
       }
       this.emitChange();
@@ -523,7 +596,9 @@ export class CallListener {
       audioBytes: this.audioBytes,
       ...(this.listenError !== undefined && { listenError: this.listenError }),
     });
-    await Promise.all([this.wav?.close(), this.jsonl?.close()]);
+    await this.wav?.close();
+    await this.jsonl?.close();
+    this.filesFinal = true;
     this.emitChange();
     this.resolveEnded();
     return this.state();
@@ -538,6 +613,22 @@ export class CallListener {
     this.diskError = message;
     this.logger.error('cannot save call recording files; the live transcript keeps working', { callId: this.callId, error: message });
     this.emitChange();
+  }
+
+  private setDiskStall(file: 'audio' | 'events', message: string | undefined): void {
+    if (message === undefined) {
+      if (!this.diskStalls.delete(file)) return;
+      this.logger.info('saving call recording files again', { callId: this.callId, file });
+    } else {
+      if (this.diskStalls.has(file)) return;
+      this.diskStalls.set(file, message);
+      this.logger.error('disk full: saving paused; the live transcript keeps working', { callId: this.callId, error: message });
+    }
+    this.emitChange();
+  }
+
+  private currentDiskError(): string | undefined {
+    return this.diskError ?? this.diskStalls.values().next().value;
   }
 
   private emitChange(): void {

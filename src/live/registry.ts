@@ -20,6 +20,8 @@ export interface ListenerRegistryOptions {
   connectTimeoutMs?: number;
   endGraceMs?: number;
   headerPatchIntervalMs?: number;
+  /** Masks secrets in the JSONL event logs. */
+  redact?: (text: string) => string;
 }
 
 export interface EnsureOptions {
@@ -68,6 +70,7 @@ export class ListenerRegistry {
       connectTimeoutMs: this.options.connectTimeoutMs,
       endGraceMs: this.options.endGraceMs,
       headerPatchIntervalMs: this.options.headerPatchIntervalMs,
+      redact: this.options.redact,
     });
     this.listeners.set(key, listener);
     listener.onChange(() => this.emitChange(key));

@@ -1,8 +1,10 @@
 /**
  * The rolling live transcript of one call, built from listen-socket events (pure: no I/O, no timers).
  *
- * - Final utterances become numbered lines (seq from 1, never reused). Only the newest `maxLines` are kept;
- *   older ones are dropped and counted.
+ * - Final utterances become numbered lines (seq from 1, never reused). Only the newest `maxLines` are kept, and
+ *   only as many as fit in `maxChars` characters of text; older ones are dropped and counted.
+ * - A line or partial longer than `maxLineChars` is cut, with a visible marker (the event log keeps the raw event).
+ * - Sizes here are counted in characters (UTF-16 code units, JavaScript's string length), like every maxChars.
  * - Per role at most one in-progress partial: a partial replaces the previous one, the final clears it.
  * - `linesSince(cursor)` pages through lines with a cursor that never skips or repeats a line, and reports
  *   lines that fell out of memory between two reads.
@@ -45,11 +47,35 @@ export interface RenderHeader {
 export interface RollingTranscriptOptions {
   /** Default 500. */
   maxLines?: number;
+  /** Longest line or partial kept, in characters; default 10 000 (a spoken utterance is far shorter). */
+  maxLineChars?: number;
+  /** Characters of final lines kept in memory; default 1 000 000. */
+  maxChars?: number;
   /** Call start (epoch ms), when known from the Call object. */
   startedAt?: number;
 }
 
 export const DEFAULT_TRANSCRIPT_MAX_LINES = 500;
+export const DEFAULT_TRANSCRIPT_MAX_LINE_CHARS = 10_000;
+export const DEFAULT_TRANSCRIPT_MAX_CHARS = 1_000_000;
+
+/** Cuts text to at most maxChars characters, ending in a marker that says how long it was. */
+export function cutText(text: string, maxChars: number, where = ''): string {
+  if (text.length <= maxChars) return text;
+  const marker = ` … [cut: ${text.length} characters in all${where}]`;
+  if (marker.length >= maxChars) return ownCopy(text.slice(0, Math.max(0, maxChars - 1)) + '…');
+  return ownCopy(text.slice(0, maxChars - marker.length) + marker);
+}
+
+/**
+ * A copy that shares no memory with the string it came from. V8 makes slices and concatenations point into
+ * their source, so a 10 000-character cut of a 4 MiB line would otherwise keep the whole 4 MiB alive.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf16le').toString('utf16le');
+}
+
+const CUT_WHERE = '; the full text is in the event log';
 
 const PRE_ANSWER_STATUSES: ReadonlySet<string> = new Set(['unknown', 'scheduled', 'queued', 'ringing']);
 
@@ -57,6 +83,8 @@ const ROLE_LABEL: Record<SpeakerRole, string> = { customer: 'Customer', assistan
 
 export class RollingTranscript {
   readonly maxLines: number;
+  readonly maxLineChars: number;
+  readonly maxChars: number;
   /** Vapi call status from status-update events ('unknown' before the first). */
   status = 'unknown';
   endedReason: string | undefined;
@@ -64,6 +92,7 @@ export class RollingTranscript {
   droppedLines = 0;
 
   private readonly lineList: TranscriptLine[] = [];
+  private charsKept = 0;
   private nextLineSeq = 1;
   private readonly pending = new Map<SpeakerRole, string>();
   private readonly speaking = new Set<SpeakerRole>();
@@ -75,6 +104,8 @@ export class RollingTranscript {
 
   constructor(options: RollingTranscriptOptions = {}) {
     this.maxLines = Math.max(1, Math.floor(options.maxLines ?? DEFAULT_TRANSCRIPT_MAX_LINES));
+    this.maxLineChars = Math.max(100, Math.floor(options.maxLineChars ?? DEFAULT_TRANSCRIPT_MAX_LINE_CHARS));
+    this.maxChars = Math.max(this.maxLineChars, Math.floor(options.maxChars ?? DEFAULT_TRANSCRIPT_MAX_CHARS));
     if (options.startedAt !== undefined && Number.isFinite(options.startedAt)) {
       this.startMs = options.startedAt;
       this.startFrozen = true;
@@ -102,6 +133,18 @@ export class RollingTranscript {
       default:
         return false;
     }
+  }
+
+  /**
+   * Folds in a final transcript event read back from an earlier event log (after a restart); anything else is
+   * ignored, so partials and speech state of the earlier session do not linger. Returns true when a line was added.
+   */
+  restoreFinal(event: ListenEvent, receivedAt: number): boolean {
+    const type = typeof event.type === 'string' ? event.type : '';
+    if (!type.startsWith('transcript') || transcriptKind(event, type) !== 'final') return false;
+    const before = this.nextLineSeq;
+    this.apply(event, receivedAt);
+    return this.nextLineSeq > before;
   }
 
   /** The lines still in memory, oldest first. */
@@ -146,14 +189,23 @@ export class RollingTranscript {
     const lines: TranscriptLine[] = [];
     let used = 0;
     let i = startIndex;
+    let cutFirst = false;
     for (; i < this.lineList.length; i++) {
       const line = this.lineList[i];
       const cost = formatLine(line).length + 1;
-      if (maxChars !== undefined && lines.length > 0 && used + cost > maxChars) break;
+      if (maxChars !== undefined && used + cost > maxChars) {
+        if (lines.length > 0) break;
+        // A single line bigger than the whole budget: return it cut, so the cursor still moves on.
+        const room = Math.max(1, maxChars - (cost - line.text.length));
+        lines.push({ ...line, text: cutText(line.text, room, CUT_WHERE) });
+        i++;
+        cutFirst = true;
+        break;
+      }
       lines.push({ ...line });
       used += cost;
     }
-    const truncated = i < this.lineList.length;
+    const truncated = cutFirst || i < this.lineList.length;
     const nextSeq = lines.length > 0 ? lines[lines.length - 1].seq + 1 : Math.min(start, this.nextLineSeq);
     return { lines, nextSeq, truncated, missedLines };
   }
@@ -213,11 +265,12 @@ export class RollingTranscript {
   private applyTranscript(event: ListenEvent, type: string, at: number): boolean {
     const role = speakerRole(event.role);
     if (!role) return false;
-    const text = (stringField(event, 'transcript') ?? stringField(event, 'text') ?? '').trim();
+    let text = (stringField(event, 'transcript') ?? stringField(event, 'text') ?? '').trim();
     const isPartial = transcriptKind(event, type) === 'partial';
     if (!this.utteranceStart.has(role)) this.utteranceStart.set(role, at);
     if (isPartial) {
       if (text === '') return this.pending.delete(role);
+      text = cutText(text, this.maxLineChars, CUT_WHERE);
       if (this.pending.get(role) === text) return false;
       this.pending.set(role, text);
       return true;
@@ -236,9 +289,12 @@ export class RollingTranscript {
       this.startFrozen = true;
     }
     const seconds = Math.max(0, (at - (this.startMs ?? at)) / 1000);
-    this.lineList.push({ seq: this.nextLineSeq++, role, text, secondsFromStart: Math.round(seconds * 10) / 10 });
-    while (this.lineList.length > this.maxLines) {
-      this.lineList.shift();
+    const kept = cutText(text, this.maxLineChars, CUT_WHERE);
+    this.lineList.push({ seq: this.nextLineSeq++, role, text: kept, secondsFromStart: Math.round(seconds * 10) / 10 });
+    this.charsKept += kept.length;
+    while (this.lineList.length > this.maxLines || (this.charsKept > this.maxChars && this.lineList.length > 1)) {
+      const dropped = this.lineList.shift();
+      this.charsKept -= dropped?.text.length ?? 0;
       this.droppedLines++;
     }
   }

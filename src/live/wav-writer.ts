@@ -2,8 +2,15 @@
  * Streams linear16 PCM into a canonical 44-byte-header WAV file while audio is still arriving.
  *
  * - Bytes are appended in arrival order; the data chunk is the file's last chunk.
- * - Memory stays flat: audio waits in a queue and is written in batches (writev), one batch in flight; a queue
- *   above `maxPendingBytes` (a stalled disk) fails the writer instead of growing without bound.
+ * - Memory stays flat: audio waits in a queue and is written in batches (writev), one batch in flight. The
+ *   back-pressure limit judges the disk, not one frame: audio is refused only when more than `maxPendingBytes`
+ *   wait AND the disk is behind (stalled, or no write finished for DISK_BEHIND_MS), or when the backlog passes
+ *   four times maxPendingBytes whatever the disk does. A huge frame into an empty queue is always accepted and
+ *   written through whole. Refused audio is dropped (counted), never a reason to stop: once the backlog drains,
+ *   saving continues, the missing stretch is reported through onGap, and zeros (< one block) keep the channels
+ *   aligned after it.
+ * - A full disk (ENOSPC, EDQUOT) stalls the writer rather than failing it: the unwritten batch stays queued, the
+ *   write is retried with backoff (onStall, then onResume once space is back). Any other error stops the writer.
  * - Writes are coalesced: a batch starts `flushIntervalMs` after the first chunk queued behind it, or at once when
  *   `flushBytes` are waiting. One write per 20 ms frame costs a thread-pool round trip, a syscall and promises per
  *   frame; with hundreds of calls that was most of the server's CPU. Batching makes it a few writes per second.
@@ -15,10 +22,12 @@
  *   on disk at that moment, so a crash leaves a readable file whose header matches its contents.
  * - On close a trailing partial sample block is zero-padded (never trimmed), so every received byte is kept and
  *   the data size is a multiple of blockAlign. padToBlock() does the same mid-file, between two streams.
- * - Errors (ENOSPC, EACCES …) never throw from write(): the writer stops, records `error` and calls onError.
+ * - Errors never throw from write(): a lasting one (EACCES, EIO …) stops the writer, records `error` and calls
+ *   onError; a full disk still unresolved at close() does the same, and the file is cut back to whole blocks.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { AudioFormat } from '../vapi/schemas.js';
+import { asError, isOutOfSpace, openFile, RetryBackoff, writeFully, type DiskRetryOptions, type OpenFile } from './disk.js';
 
 export const WAV_HEADER_BYTES = 44;
 /** RIFF sizes are u32: the RIFF size (36 + n) must fit, leaving room for the close padding. */
@@ -28,19 +37,39 @@ const DEFAULT_FLUSH_INTERVAL_MS = 200;
 const DEFAULT_FLUSH_BYTES = 64 * 1024;
 /** Chunks smaller than this are copied into a staging block of this size. */
 const STAGING_BLOCK_BYTES = 16 * 1024;
+/** A backlog over maxPendingBytes is only refused when no write has finished for this long (or the disk is full). */
+const DISK_BEHIND_MS = 2000;
 
-export interface WavWriterOptions {
+/** Audio that was received but not saved (disk backlog over the limit), reported when saving resumes. */
+export interface AudioGap {
+  /** Epoch ms of the first and last dropped chunk. */
+  from: number;
+  to: number;
+  droppedBytes: number;
+  /** Offset in the data chunk where the gap sits (the bytes on either side are adjacent in the file). */
+  fileOffset: number;
+  /** Zero bytes written at the gap so the next sample starts on a block boundary. */
+  paddingBytes: number;
+}
+
+export interface WavWriterOptions extends DiskRetryOptions {
   /** Default 2000 ms. */
   headerPatchIntervalMs?: number;
   /** Longest wait between queuing audio and starting to write it; default 200 ms. */
   flushIntervalMs?: number;
   /** Queued bytes that start a write without waiting for flushIntervalMs; default 64 KiB (about 1 s of 16 kHz stereo). */
   flushBytes?: number;
-  /** Default 16 MiB (about 8 minutes of 16 kHz stereo). */
+  /** Backlog above which arriving audio is dropped while the disk is behind (and never more than 4x it); default 16 MiB (about 8 minutes of 16 kHz stereo). */
   maxPendingBytes?: number;
   /** Open with 'wx' (fail with EEXIST instead of replacing an existing file). */
   exclusive?: boolean;
   onError?: (error: Error) => void;
+  /** The disk is full: writing waits and retries. */
+  onStall?: (error: Error) => void;
+  /** Writing works again after a stall. */
+  onResume?: () => void;
+  onGap?: (gap: AudioGap) => void;
+  openFile?: OpenFile;
 }
 
 export class WavWriter {
@@ -52,9 +81,13 @@ export class WavWriter {
   bytesReceived = 0;
   /** PCM bytes on disk after the header (includes close padding once closed). */
   bytesWritten = 0;
-  /** Zero bytes added to complete partial blocks (padToBlock and close); included in bytesWritten. */
+  /** Zero bytes added to complete partial blocks (padToBlock, gaps and close); included in bytesWritten. */
   paddingBytes = 0;
+  /** Received bytes dropped because the backlog was over maxPendingBytes (not in bytesReceived). */
+  droppedBytes = 0;
   error: Error | undefined;
+  /** Set while the disk is full and writes are being retried. */
+  stalled: Error | undefined;
 
   private fh: FileHandle | undefined;
   private readonly ready: Promise<void>;
@@ -77,7 +110,12 @@ export class WavWriter {
   private readonly flushIntervalMs: number;
   private readonly flushBytes: number;
   private readonly maxPendingBytes: number;
-  private readonly onError?: (error: Error) => void;
+  private readonly options: WavWriterOptions;
+  private readonly backoff: RetryBackoff;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** When a write last finished or the backlog was last empty. */
+  private lastProgressAt = Date.now();
+  private openGap: { from: number; to: number; droppedBytes: number; fileOffset: number } | undefined;
 
   /** Opens the file and writes the header; resolves when ready (rejects if the file cannot be created). */
   static async open(path: string, format: AudioFormat, options: WavWriterOptions = {}): Promise<WavWriter> {
@@ -103,7 +141,8 @@ export class WavWriter {
     this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     this.flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
-    this.onError = options.onError;
+    this.options = options;
+    this.backoff = new RetryBackoff(options);
     this.pumping = true; // nothing is written before the header
     this.ready = this.openFile(options.exclusive ?? false);
     this.timer = setInterval(() => {
@@ -119,7 +158,7 @@ export class WavWriter {
     return this.bytesWritten / this.byteRate;
   }
 
-  /** Bytes waiting to be written (bounded by maxPendingBytes). */
+  /** Bytes waiting to be written (bounded by 4 x maxPendingBytes plus one frame). */
   get pendingBytes(): number {
     return this.queuedBytes;
   }
@@ -131,13 +170,39 @@ export class WavWriter {
       this.fail(new Error('WAV size limit (4 GiB) reached; later audio is not saved'));
       return;
     }
-    if (this.queuedBytes + chunk.length > this.maxPendingBytes) {
-      this.fail(new Error(`disk too slow: more than ${this.maxPendingBytes} audio bytes waiting to be written`));
+    const now = Date.now();
+    if (this.queuedBytes === 0) this.lastProgressAt = now;
+    const backlog = this.queuedBytes + chunk.length;
+    const diskBehind = this.stalled !== undefined || now - this.lastProgressAt > DISK_BEHIND_MS;
+    if (this.queuedBytes > 0 && ((backlog > this.maxPendingBytes && diskBehind) || backlog > 4 * this.maxPendingBytes)) {
+      this.drop(chunk.length);
       return;
     }
+    if (this.openGap) this.closeGap();
     this.bytesReceived += chunk.length;
     this.enqueue(chunk);
     this.scheduleFlush();
+  }
+
+  private drop(bytes: number): void {
+    const now = Date.now();
+    this.droppedBytes += bytes;
+    this.openGap ??= { from: now, to: now, droppedBytes: 0, fileOffset: this.bytesReceived + this.paddingBytes };
+    this.openGap.to = now;
+    this.openGap.droppedBytes += bytes;
+  }
+
+  /** Saving resumes after dropped audio: keep the sample grid of the stream, then report the gap. */
+  private closeGap(): void {
+    const gap = this.openGap;
+    if (!gap) return;
+    this.openGap = undefined;
+    const padding = gap.droppedBytes % this.blockAlign;
+    if (padding > 0) {
+      this.paddingBytes += padding;
+      this.enqueue(Buffer.alloc(padding));
+    }
+    this.options.onGap?.({ ...gap, paddingBytes: padding });
   }
 
   /**
@@ -164,8 +229,16 @@ export class WavWriter {
   private async finish(): Promise<void> {
     clearInterval(this.timer);
     await this.ready;
+    // A stalled writer gets one last attempt now; if the disk is still full, what is queued is lost.
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.kick();
     await this.idle();
+    if (this.openGap) {
+      const gap = this.openGap;
+      this.openGap = undefined;
+      this.options.onGap?.({ ...gap, paddingBytes: 0 });
+    }
     const fh = this.fh;
     if (!fh) return;
     const partial = this.bytesWritten % this.blockAlign;
@@ -197,7 +270,7 @@ export class WavWriter {
 
   private async openFile(exclusive: boolean): Promise<void> {
     try {
-      const fh = await open(this.path, exclusive ? 'wx' : 'w', 0o600);
+      const fh = await (this.options.openFile ?? openFile)(this.path, exclusive ? 'wx' : 'w', 0o600);
       this.fh = fh;
       await writeFully(fh, [wavHeader(this.format, 0)], 0);
       this.lastPatchedBytes = 0;
@@ -254,7 +327,7 @@ export class WavWriter {
   private kick(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.pumping) {
+    if (this.pumping || this.retryTimer) {
       return;
     }
     if (this.queuedBytes === 0 && !this.patchDue) {
@@ -266,36 +339,69 @@ export class WavWriter {
 
   private async pump(): Promise<void> {
     this.pumping = true;
+    let batch: Buffer[] = [];
+    let bytes = 0;
     try {
       for (;;) {
         const fh = this.fh;
         if (!fh || this.error) break;
         if (this.queuedBytes > 0) {
           this.sealStaging();
-          const batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
+          batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
           this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BUFFERS_PER_WRITE);
-          let bytes = 0;
+          bytes = 0;
           for (const b of batch) bytes += b.length;
           this.queuedBytes -= bytes;
           await writeFully(fh, batch, WAV_HEADER_BYTES + this.bytesWritten);
           this.bytesWritten += bytes;
           const last = batch[batch.length - 1];
+          batch = [];
+          this.lastProgressAt = Date.now();
           if (this.stagingBlocks.has(last.buffer)) this.spareBlock = Buffer.from(last.buffer, 0, STAGING_BLOCK_BYTES);
+          this.resumed();
           continue;
         }
         if (this.patchDue) {
           this.patchDue = false;
-          await this.patchHeader();
+          await this.patchHeader().catch((err: unknown) => {
+            this.patchDue = true;
+            throw err;
+          });
+          this.resumed();
           continue;
         }
         break;
       }
     } catch (err) {
-      this.fail(asError(err));
+      // Positional writes: bytes of the failed batch that did reach the disk are simply written again.
+      if (batch.length > 0) {
+        this.queue = [...batch, ...this.queue];
+        this.queuedBytes += bytes;
+      }
+      if (isOutOfSpace(err) && !this.closing) this.stall(asError(err));
+      else this.fail(asError(err));
     } finally {
       this.pumping = false;
     }
     this.wakeIdle();
+  }
+
+  private stall(error: Error): void {
+    const first = this.stalled === undefined;
+    this.stalled = error;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.backoff.next());
+    this.retryTimer.unref();
+    if (first) this.options.onStall?.(error);
+  }
+
+  private resumed(): void {
+    if (this.stalled === undefined) return;
+    this.stalled = undefined;
+    this.backoff.reset();
+    this.options.onResume?.();
   }
 
   private async patchHeader(): Promise<void> {
@@ -327,12 +433,14 @@ export class WavWriter {
     if (this.error) return;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.error = error;
     this.queue = [];
     this.staging = undefined;
     this.stagingFill = 0;
     this.queuedBytes = 0;
-    this.onError?.(error);
+    this.options.onError?.(error);
   }
 }
 
@@ -354,27 +462,4 @@ export function wavHeader(format: AudioFormat, dataBytes: number): Buffer {
   h.write('data', 36, 'ascii');
   h.writeUInt32LE(dataBytes, 40);
   return h;
-}
-
-/** writev until every byte is on disk (a short write continues where it stopped). */
-async function writeFully(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let pending = buffers;
-  let pos = position;
-  while (pending.length > 0) {
-    const { bytesWritten } = await fh.writev(pending, pos);
-    pos += bytesWritten;
-    let skip = bytesWritten;
-    let i = 0;
-    while (i < pending.length && skip >= pending[i].length) {
-      skip -= pending[i].length;
-      i++;
-    }
-    if (i === pending.length) return;
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    pending = [pending[i].subarray(skip), ...pending.slice(i + 1)];
-  }
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

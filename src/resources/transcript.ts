@@ -5,6 +5,7 @@
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { cutText } from '../live/transcript.js';
 import { durationSeconds } from '../tools/call-view.js';
 import { TRANSCRIPT_URI_TEMPLATE, transcriptUri, type ToolDeps } from '../tools/deps.js';
 import { artifactLines, listenerFor } from '../tools/listening.js';
@@ -14,6 +15,8 @@ import { throttlePerKey } from './throttle.js';
 
 /** The spec has no constant for "resource not found"; -32002 is what clients expect. */
 const RESOURCE_NOT_FOUND = -32002;
+/** The resource text is at most this many characters: the newest lines that fit (older ones via read_transcript). */
+export const RESOURCE_MAX_CHARS = 100_000;
 const URI_PATTERN = /^vapi:\/\/calls\/([^/]+)\/transcript$/;
 
 export interface TranscriptResourceOptions {
@@ -119,9 +122,12 @@ async function transcriptText(deps: ToolDeps, callId: string, signal: AbortSigna
   const target = await withResourceErrors(uri, () => listenerFor(deps, callId, { saveAudio: true, signal }));
   if (target.kind === 'live') {
     const state = target.listener.state();
-    return target.listener.transcript.render({ callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath });
+    return target.listener.transcript.render(
+      { callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },
+      RESOURCE_MAX_CHARS,
+    );
   }
-  return endedCallText(target.call);
+  return cutText(endedCallText(target.call), RESOURCE_MAX_CHARS);
 }
 
 /** A call that ended before this server listened: Vapi's own record, in the same text form. */

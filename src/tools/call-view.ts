@@ -3,6 +3,7 @@
  * reduced to booleans here, the one place calls are shaped for output.
  */
 import { z } from 'zod';
+import { cutText } from '../live/transcript.js';
 import type { Call, VapiMessage } from '../vapi/schemas.js';
 
 export const callSummaryShape = {
@@ -39,19 +40,23 @@ function definedOnly<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** A row's text fields (names, endedReason …) are cut at this many characters: a real one is far shorter. */
+export const ROW_FIELD_MAX_CHARS = 2048;
+
 export function summarizeCall(call: Call): CallSummary {
+  const text = (value: string | undefined) => (value === undefined ? undefined : cutText(value, ROW_FIELD_MAX_CHARS));
   return definedOnly({
-    id: call.id,
-    status: call.status,
-    type: call.type,
-    customerNumber: call.customer?.number,
-    customerName: call.customer?.name,
-    name: call.name,
-    createdAt: call.createdAt,
-    startedAt: call.startedAt,
-    endedAt: call.endedAt,
+    id: cutText(call.id, ROW_FIELD_MAX_CHARS),
+    status: text(call.status),
+    type: text(call.type),
+    customerNumber: text(call.customer?.number),
+    customerName: text(call.customer?.name),
+    name: text(call.name),
+    createdAt: text(call.createdAt),
+    startedAt: text(call.startedAt),
+    endedAt: text(call.endedAt),
     durationSeconds: durationSeconds(call),
-    endedReason: call.endedReason,
+    endedReason: text(call.endedReason),
     cost: call.cost,
   });
 }

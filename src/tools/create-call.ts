@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CreateCallBody } from '../vapi/schemas.js';
 import { callSummarySchema, monitorAvailability, monitorAvailabilitySchema, summarizeCall } from './call-view.js';
 import { defineTool } from './define.js';
+import { boundedObject } from './fields.js';
 import { confirmWithHuman } from './confirm.js';
 import { transcriptUri, type ToolDeps } from './deps.js';
 import { listenerFor } from './listening.js';
@@ -26,20 +27,11 @@ const customerSchema = z.object({
 const input = {
   customer: customerSchema.describe('Who to call'),
   assistantId: z.string().max(100).optional().describe('Vapi assistant to run the call; defaults to VAPI_ASSISTANT_ID'),
-  assistant: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe('An inline transient assistant (Vapi CreateAssistantDTO: model, voice, firstMessage, ...) instead of assistantId'),
-  assistantOverrides: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe('Vapi assistantOverrides for this call only (firstMessage, variableValues, maxDurationSeconds, ...)'),
+  assistant: boundedObject(100_000, 'An inline transient assistant (Vapi CreateAssistantDTO: model, voice, firstMessage, ...) instead of assistantId').optional(),
+  assistantOverrides: boundedObject(100_000, 'Vapi assistantOverrides for this call only (firstMessage, variableValues, maxDurationSeconds, ...)').optional(),
   phoneNumberId: z.string().max(100).optional().describe('Vapi phone number to call from; defaults to VAPI_PHONE_NUMBER_ID'),
   firstMessage: z.string().max(1000).optional().describe('What the assistant says first when the call is answered'),
-  variableValues: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe('Values for {{variables}} in the assistant prompt, e.g. {"appointmentTime": "3pm"}'),
+  variableValues: boundedObject(20_000, 'Values for {{variables}} in the assistant prompt, e.g. {"appointmentTime": "3pm"}').optional(),
   name: z.string().max(40).optional().describe('A label for the call, shown in list_calls'),
   scheduledAt: z.string().max(40).optional().describe('ISO 8601 time to place the call later instead of now'),
   listen: z.boolean().default(true).describe('Start live listening at once (transcript and audio saved); false places the call without listening'),

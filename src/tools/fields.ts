@@ -21,3 +21,22 @@ export function requireCallId(callId: string): string {
   }
   return trimmed.toLowerCase();
 }
+
+/**
+ * A free-form JSON object argument (passed on to Vapi) with a size limit: its JSON text may be at most
+ * `maxChars` characters, said in the description because JSON Schema cannot express it.
+ */
+export function boundedObject(maxChars: number, description: string) {
+  return z
+    .record(z.string(), z.unknown())
+    .refine((value) => jsonLength(value) <= maxChars, { message: `must be at most ${maxChars} characters as JSON` })
+    .describe(`${description}. At most ${maxChars} characters as JSON.`);
+}
+
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return Infinity;
+  }
+}

@@ -12,8 +12,9 @@ const DESCRIPTION = `Start listening to a live call (idempotent: one listener pe
 - Listening never changes the call: the people on it cannot tell.`;
 
 export const listeningShape = {
-  active: z.boolean().describe('The listener is connected or reconnecting'),
+  active: z.boolean().describe('The listener is connected, reconnecting or still finalising its files'),
   ended: z.boolean().describe('The call has ended and the files are final'),
+  filesFinal: z.boolean().describe('The WAV header and the JSONL are complete and closed (after the end or stop_listening)'),
   audioPath: z.string().optional().describe('Absolute path of the WAV file'),
   transcriptPath: z.string().optional().describe('Absolute path of the JSONL event log'),
   audioBytes: z.number().describe('PCM bytes received and written so far'),
@@ -27,8 +28,9 @@ export const listeningShape = {
 
 export function listeningView(state: ListenerState): z.infer<z.ZodObject<typeof listeningShape>> {
   return {
-    active: state.listening,
-    ended: state.ended,
+    active: !state.filesFinal,
+    ended: state.ended && state.filesFinal,
+    filesFinal: state.filesFinal,
     ...(state.audioPath ? { audioPath: state.audioPath } : {}),
     ...(state.transcriptPath ? { transcriptPath: state.transcriptPath } : {}),
     audioBytes: state.audioBytes,

@@ -23,7 +23,10 @@ export async function listenerFor(
   const existing = deps.listeners.get(callId);
   if (existing) {
     const state = existing.state();
-    if (state.listening || !state.listenError) return { kind: 'live', listener: existing };
+    if (state.listening || !state.listenError) {
+      await existing.whenPrepared();
+      return { kind: 'live', listener: existing };
+    }
     // Listening failed (handshake refused, unreachable): once the call is over, Vapi's record beats an empty transcript.
     const call = await fetchCall(deps, callId, options.signal);
     return call.status && TERMINAL_STATUSES.has(call.status) ? { kind: 'over', call } : { kind: 'live', listener: existing };
@@ -52,6 +55,8 @@ export async function listenerFor(
     status: known.status,
     ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}),
   });
+  // The real audio path (<id>-2.wav after a restart) and any transcript restored from the event log are known then.
+  await listener.whenPrepared();
   return { kind: 'live', listener };
 }
 

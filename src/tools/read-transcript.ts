@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CallListener } from '../live/listener.js';
+import { cutText } from '../live/transcript.js';
 import { defineTool } from './define.js';
 import { callIdField, requireCallId } from './fields.js';
 import { artifactLines, listenerFor, type TranscriptLine } from './listening.js';
@@ -33,7 +34,7 @@ const input = {
     .min(200)
     .max(100_000)
     .default(20_000)
-    .describe('Cap on the text returned; the rest comes with the next nextSeq'),
+    .describe('Cap, in characters, on the text returned (lines and partials); the rest comes with the next nextSeq'),
 };
 
 const output = {
@@ -84,12 +85,15 @@ export const readTranscriptTool = defineTool({
     const listener = target.listener;
     if (args.waitSeconds) await waitForNews(listener, args.sinceSeq, args.waitSeconds * 1000, context.signal);
     const state = listener.state();
-    const read = listener.transcript.linesSince(args.sinceSeq, args.maxChars);
+    // Partials take at most a quarter of the budget each; the lines get the rest.
+    const partials = listener.transcript.partials().map((p) => ({ ...p, text: cutText(p.text, Math.floor(args.maxChars / 4)) }));
+    const partialChars = partials.reduce((n, p) => n + p.text.length, 0);
+    const read = listener.transcript.linesSince(args.sinceSeq, args.maxChars - partialChars);
     return {
       callId,
       status: state.status,
       lines: read.lines,
-      partials: listener.transcript.partials(),
+      partials,
       nextSeq: read.nextSeq,
       ended: state.ended,
       ...(state.endedReason ? { endedReason: state.endedReason } : {}),
@@ -128,10 +132,15 @@ function capLines(lines: TranscriptLine[], maxChars: number, sinceSeq: number): 
   const kept: TranscriptLine[] = [];
   let used = 0;
   for (const line of lines) {
-    used += line.text.length + 24;
-    if (used > maxChars && kept.length > 0) break;
+    const cost = line.text.length + 24;
+    if (used + cost > maxChars) {
+      if (kept.length === 0) kept.push({ ...line, text: cutText(line.text, Math.max(1, maxChars - 24)) });
+      break;
+    }
+    used += cost;
     kept.push(line);
   }
   const last = kept.at(-1);
-  return { lines: kept, nextSeq: last ? last.seq + 1 : sinceSeq, truncated: kept.length < lines.length };
+  const cut = kept.length > 0 && kept[0].text !== lines[0].text;
+  return { lines: kept, nextSeq: last ? last.seq + 1 : sinceSeq, truncated: cut || kept.length < lines.length };
 }

@@ -3,6 +3,7 @@
  * what to do next, and whether retrying could help; the text block carries the same JSON.
  */
 import { VapiError } from '../vapi/errors.js';
+import { MAX_RESPONSE_BYTES } from '../vapi/http.js';
 
 export interface ToolFailure {
   status: 'error';
@@ -59,6 +60,17 @@ export function failureFromVapiError(err: VapiError, context: FailureContext): T
       return failure('outcome-unknown', `${context.what}: Vapi ${reached}, so it is unknown whether it took effect.`, ifUnknown, false);
     }
     return failure('unreachable', `${context.what}: Vapi ${reached}.`, 'Check the network, then try again in a moment.', true);
+  }
+  if (err.kind === 'too-large') {
+    if (err.mayHaveSucceeded) {
+      return failure('outcome-unknown', `${context.what}: Vapi's answer was too large to read, so it is unknown whether it took effect.`, ifUnknown, false);
+    }
+    return failure(
+      'response-too-large',
+      `${context.what}: Vapi's answer was larger than the ${Math.round(MAX_RESPONSE_BYTES / 1024 / 1024)} MiB this server reads, so it was not read.`,
+      'Ask for less at once (a smaller limit or narrower filters); for a single call, use its recordings and transcript in the Vapi dashboard.',
+      false,
+    );
   }
   if (err.kind === 'invalid-response') {
     return failure('invalid-response', `${context.what}: Vapi answered with something this server could not read.`, 'Try again; if it persists, report it.', true);

@@ -7,7 +7,8 @@ export type VapiErrorKind =
   | 'timeout' // no answer within the request timeout
   | 'network' // connection refused, reset, DNS failure
   | 'aborted' // the caller cancelled
-  | 'invalid-response'; // 2xx with a body we could not parse
+  | 'invalid-response' // 2xx with a body we could not parse
+  | 'too-large'; // the answer was bigger than this server reads (see MAX_RESPONSE_BYTES)
 
 export interface VapiErrorInit {
   kind: VapiErrorKind;
@@ -81,5 +82,7 @@ function describe(init: VapiErrorInit): string {
       return `${init.operation} was cancelled`;
     case 'invalid-response':
       return `${init.operation} got a response from Vapi that could not be read`;
+    case 'too-large':
+      return `${init.operation} got a response from Vapi larger than this server reads`;
   }
 }

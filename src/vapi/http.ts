@@ -44,6 +44,8 @@ export interface HttpRequest {
   signal?: AbortSignal;
   dispatcher?: Dispatcher;
   logger?: Logger;
+  /** Largest response body read; a bigger one fails with kind 'too-large'. Default MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
   /** Values masked in anything taken from the response (a server may echo a key back). */
   secrets?: readonly (string | undefined)[];
 }
@@ -65,6 +67,11 @@ const NOT_CONNECTED_CODES = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+/**
+ * Response bodies are read up to this many bytes and no further: a broken or hostile server cannot make the
+ * process hold (and parse) an answer of any size. Far above any real Call object or page of calls.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** Non-JSON error bodies are usually gateway HTML pages; keep the start only. */
 const MAX_TEXT_MESSAGE_CHARS = 300;
 
@@ -140,9 +147,10 @@ async function attemptOnce(req: HttpRequest, timeoutMs: number): Promise<HttpRes
       dispatcher: req.dispatcher,
       signal: controller.signal,
     });
-    const text = await response.body.text();
+    const text = await readBounded(response.body, req.maxResponseBytes ?? MAX_RESPONSE_BYTES, req);
     return { status: response.statusCode, headers: response.headers, body: parseBody(text) };
   } catch (error) {
+    if (error instanceof VapiError) throw error;
     // Checked in this order: a caller abort wins over a timeout that fired at the same moment.
     const changes = changesState(req);
     if (req.signal?.aborted) {
@@ -159,6 +167,22 @@ async function attemptOnce(req: HttpRequest, timeoutMs: number): Promise<HttpRes
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** The body as text, or a 'too-large' VapiError as soon as it passes maxBytes (the rest is never read). */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number, req: HttpRequest): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      // The server answered, so a request that changes state did reach it.
+      throw new VapiError({ kind: 'too-large', operation: req.operation, mayHaveSucceeded: changesState(req) });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 function parseBody(text: string): unknown {
