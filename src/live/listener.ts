@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import { VapiError } from '../vapi/errors.js';
 import { openListenSocket, type ListenSocket, type ListenSocketOptions } from '../vapi/listen.js';
 import { TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
+import { CallAudioAnalyzer, type AudioMetrics } from './audio-analysis.js';
 import { JsonlWriter } from './jsonl-writer.js';
 import { RollingTranscript } from './transcript.js';
 import { WavWriter } from './wav-writer.js';
@@ -85,6 +86,8 @@ export interface ListenerState {
   /** Why listening stopped before the call ended (rejected, unreachable). */
   listenError?: string;
   format?: AudioFormat & { source: 'start-frame' | 'default' };
+  /** Levels, who is talking and the voice-quality metrics so far (see audio-analysis.ts). */
+  audio: AudioMetrics;
 }
 
 const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 5000 };
@@ -100,6 +103,7 @@ export class CallListener {
   readonly callId: string;
   readonly transcript: RollingTranscript;
   readonly transcriptPath: string;
+  readonly analysis = new CallAudioAnalyzer();
 
   private readonly options: CallListenerOptions;
   private readonly logger: Logger;
@@ -175,6 +179,7 @@ export class CallListener {
       ...(this.audioStoppedReason !== undefined && { audioStoppedReason: this.audioStoppedReason }),
       ...(this.listenError !== undefined && { listenError: this.listenError }),
       ...(this.format !== undefined && { format: { ...this.format } }),
+      audio: this.analysis.metrics(),
     };
   }
 
@@ -321,6 +326,7 @@ export class CallListener {
         if (!current()) return;
         this.productiveConnection = true;
         this.audioBytes += chunk.length;
+        this.analysis.audio(chunk);
         if (this.wav && this.audioStoppedReason === undefined) this.wav.write(chunk);
       },
       onEvent: (event, receivedAt) => {
@@ -359,6 +365,7 @@ export class CallListener {
 
   private handleFormat(format: AudioFormat, source: 'start-frame' | 'default'): void {
     const receivedAt = Date.now();
+    this.analysis.setFormat(format);
     if (this.format === undefined) {
       this.format = { sampleRate: format.sampleRate, channels: format.channels, source };
       this.record({ receivedAt, meta: 'format', sampleRate: format.sampleRate, channels: format.channels, source });
@@ -391,6 +398,7 @@ export class CallListener {
     this.productiveConnection = true;
     // audioOffset aligns the event with the audio: bytes received before it (the WAV data offset while saving).
     this.record({ receivedAt, audioOffset: this.audioBytes + this.alignmentPadding, event });
+    this.analysis.event(event, receivedAt);
     const changed = this.transcript.apply(event, receivedAt);
     if (this.transcript.ended && !this.ended) {
       this.markEnded(this.transcript.endedReason, 'socket');
@@ -408,6 +416,7 @@ export class CallListener {
     this.unproductiveCloses = this.productiveConnection ? 0 : this.unproductiveCloses + 1;
     const closedAt = Date.now();
     const padding = this.alignStreamEnd();
+    this.analysis.endOfConnection();
     this.record({
       receivedAt: closedAt,
       meta: 'closed',
@@ -508,6 +517,7 @@ export class CallListener {
     clearTimeout(this.graceTimer);
     this.socket?.close();
     this.socket = undefined;
+    this.record({ receivedAt: Date.now(), meta: 'metrics', ...this.analysis.metrics() });
     this.record({
       receivedAt: Date.now(),
       meta: 'listen-stop',
