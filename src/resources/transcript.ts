@@ -119,7 +119,9 @@ async function transcriptText(deps: ToolDeps, callId: string, signal: AbortSigna
   const target = await withResourceErrors(uri, () => listenerFor(deps, callId, { saveAudio: true, signal }));
   if (target.kind === 'live') {
     const state = target.listener.state();
-    return target.listener.transcript.render({ callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath });
+    const text = target.listener.transcript.render({ callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath });
+    const [head, ...rest] = text.split('\n');
+    return [head, target.listener.analysis.summaryLine(), ...rest].join('\n');
   }
   return endedCallText(target.call);
 }
