@@ -27,6 +27,8 @@ export interface Config {
   maxConcurrentCalls: number;
   maxCallsPerHour: number;
   transcriptMaxLines: number;
+  /** Measure levels and voice-quality metrics from listened audio (VAPI_AUDIO_ANALYSIS, default on). */
+  audioAnalysis: boolean;
   logLevel: LogLevel;
   /** True when the Vapi endpoint is the built-in simulator: every result says so. */
   simulated: boolean;
@@ -162,6 +164,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     maxConcurrentCalls: readCount(env, 'VAPI_MAX_CONCURRENT_CALLS', DEFAULT_MAX_CONCURRENT_CALLS, 1000),
     maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
     transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
+    audioAnalysis: read(env, 'VAPI_AUDIO_ANALYSIS') === undefined || readBoolean(env, 'VAPI_AUDIO_ANALYSIS'),
     logLevel,
     simulated,
   };

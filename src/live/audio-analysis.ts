@@ -37,8 +37,8 @@ export interface InterruptionRecord {
 }
 
 export interface AudioMetrics {
-  /** audio: measured from the stereo samples; events: speech-update timings (mono stream); none: nothing yet. */
-  source: 'audio' | 'events' | 'none';
+  /** audio: measured from the stereo samples; events: speech-update timings (mono stream); none: nothing yet; off: disabled. */
+  source: 'audio' | 'events' | 'none' | 'off';
   analyzedSeconds: number;
   levels: Partial<Record<Party | 'mixed', LevelReading>>;
   talking: Record<Party, boolean>;
@@ -100,6 +100,7 @@ interface Voice {
 }
 
 export class CallAudioAnalyzer {
+  private readonly enabled: boolean;
   private format: AnalyzerFormat | undefined;
   private source: AudioMetrics['source'] = 'none';
   private carry = Buffer.alloc(4);
@@ -125,8 +126,14 @@ export class CallAudioAnalyzer {
   private eventEpoch: number | undefined;
   private lastEventMs = 0;
 
+  constructor(options: { enabled?: boolean } = {}) {
+    this.enabled = options.enabled !== false;
+    if (!this.enabled) this.source = 'off';
+  }
+
   /** The stream's format; a later different format continues the analysis in the new format. */
   setFormat(format: AnalyzerFormat): void {
+    if (!this.enabled) return;
     if (this.format && this.format.sampleRate === format.sampleRate && this.format.channels === format.channels) return;
     this.format = { sampleRate: format.sampleRate, channels: format.channels };
     this.windowSamples = Math.max(1, Math.round((format.sampleRate * VAD_WINDOW_MS) / 1000));
@@ -165,7 +172,7 @@ export class CallAudioAnalyzer {
 
   /** Listen events: speech-update timings drive the turns when the stream is mono. */
   event(event: { type?: unknown; status?: unknown; role?: unknown; timestamp?: unknown }, receivedAt: number): void {
-    if (this.source === 'audio') return;
+    if (this.source === 'audio' || !this.enabled) return;
     const at = typeof event.timestamp === 'number' && Number.isFinite(event.timestamp) ? event.timestamp : receivedAt;
     if (event.type === 'status-update' && event.status === 'in-progress') {
       this.eventEpoch ??= at;
@@ -230,6 +237,7 @@ export class CallAudioAnalyzer {
   summaryLine(): string {
     const m = this.metrics();
     if (m.source === 'none') return 'Audio: nothing analysed yet';
+    if (m.source === 'off') return 'Audio: analysis off (VAPI_AUDIO_ANALYSIS=0)';
     const level = (party: Party) => m.levels[party] ? `${m.levels[party].rmsDbfs} dBFS${m.talking[party] ? ' (talking)' : ''}` : '';
     const parts: string[] = [];
     if (m.levels.customer) parts.push(`customer ${level('customer')}`, `assistant ${level('assistant')}`);

@@ -61,6 +61,8 @@ export interface CallListenerOptions {
   headerPatchIntervalMs?: number;
   /** How long connection failures are retried without limit while GET /call says the call is not answered yet. Default 10 min. */
   preAnswerWaitMs?: number;
+  /** Default true: measure levels and voice-quality metrics (audio-analysis.ts). */
+  audioAnalysis?: boolean;
 }
 
 export interface ListenerState {
@@ -103,7 +105,7 @@ export class CallListener {
   readonly callId: string;
   readonly transcript: RollingTranscript;
   readonly transcriptPath: string;
-  readonly analysis = new CallAudioAnalyzer();
+  readonly analysis: CallAudioAnalyzer;
 
   private readonly options: CallListenerOptions;
   private readonly logger: Logger;
@@ -153,6 +155,7 @@ export class CallListener {
     this.transcriptPath = this.fileInDir(`${this.callId}.jsonl`);
     this.audioPath = options.saveAudio ? this.fileInDir(`${this.callId}.wav`) : undefined;
     this.restStatus = options.status;
+    this.analysis = new CallAudioAnalyzer({ enabled: options.audioAnalysis !== false });
     this.transcript = new RollingTranscript({ maxLines: options.transcriptMaxLines, startedAt: options.startedAt });
     this.endedPromise = new Promise((resolve) => (this.resolveEnded = resolve));
     void this.run();

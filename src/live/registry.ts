@@ -20,6 +20,7 @@ export interface ListenerRegistryOptions {
   connectTimeoutMs?: number;
   endGraceMs?: number;
   headerPatchIntervalMs?: number;
+  audioAnalysis?: boolean;
 }
 
 export interface EnsureOptions {
@@ -68,6 +69,7 @@ export class ListenerRegistry {
       connectTimeoutMs: this.options.connectTimeoutMs,
       endGraceMs: this.options.endGraceMs,
       headerPatchIntervalMs: this.options.headerPatchIntervalMs,
+      audioAnalysis: this.options.audioAnalysis,
     });
     this.listeners.set(key, listener);
     listener.onChange(() => this.emitChange(key));

@@ -10,8 +10,8 @@ const level = z.object({
 
 export const audioShape = {
   source: z
-    .enum(['audio', 'events', 'none'])
-    .describe('audio: measured from the stereo audio; events: from speech-update timings (mono stream); none: nothing yet'),
+    .enum(['audio', 'events', 'none', 'off'])
+    .describe('audio: measured from the stereo audio; events: from speech-update timings (mono stream); none: nothing yet; off: analysis disabled'),
   analyzedSeconds: z.number().describe('Seconds of audio analysed'),
   levels: z.object({ customer: level.optional(), assistant: level.optional(), mixed: level.optional() }).describe('mixed for mono streams'),
   talking: z.object({ customer: z.boolean(), assistant: z.boolean() }).describe('Who is speaking now'),
