@@ -13,8 +13,8 @@ import type { CapacityStep } from '../bench/sections/capacity.js';
 import { QUICK, type BenchSettings } from '../bench/settings.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Quick mode with one capacity step instead of two, to keep this file short. */
-const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5] } };
+/** Quick mode with one capacity step instead of two and no second ramp without the analysis, to keep this file short. */
+const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5], compareAnalysisOff: false } };
 let results: BenchResults;
 
 beforeAll(async () => {
@@ -62,6 +62,10 @@ describe('bench --quick', () => {
     expect(row.ours.bytesOnDisk).toBe(row.audioBytes);
     expect(row.ours.cpuSeconds).toBeGreaterThan(0);
     expect(row.ours.peakRssMb).toBeGreaterThan(0);
+    expect(row.oursNoAnalysis.bytesOnDisk).toBe(row.audioBytes);
+    expect(row.minimal.completed).toBe(true);
+    expect(row.minimal.bytesOnDisk).toBe(row.audioBytes);
+    expect(row.oursVsMinimal).toBeGreaterThan(0);
     // Correctness only: a starved machine may cut the naive run, which is then extrapolated.
     if (row.naive.completed) expect(row.naive.bytesOnDisk).toBe(row.audioBytes);
     else expect(row.naive.extrapolated).toBe(true);

@@ -73,17 +73,20 @@ const FLOOR_RISE = 0.02;
 const HISTOGRAM_BIN_MS = 10;
 const HISTOGRAM_BINS = 3000; // 30 s; longer answers land in the last bin (max stays exact)
 const RECENT = 5;
+const CLIP = 32767;
+/** Slots of the sums of squares (a Float64Array: they outgrow small integers, which would deoptimise fields). */
+const CUSTOMER_WINDOW = 0;
+const ASSISTANT_WINDOW = 1;
+const LEFT_LEVEL = 2;
+const RIGHT_LEVEL = 3;
 
 interface ChannelLevel {
-  sumSquares: number;
   peak: number;
   clipped: number;
   last: LevelReading;
 }
 
 interface Voice {
-  /** Mean square of the current 10 ms window. */
-  sumSquares: number;
   floor: number;
   voicedRun: number;
   silentRun: number;
@@ -112,6 +115,7 @@ export class CallAudioAnalyzer {
   private inWindow = 0;
   private windowsInLevel = 0;
   private readonly levels: ChannelLevel[] = [newLevel(), newLevel()];
+  private readonly energy = new Float64Array(4);
   private readonly voices: Record<Party, Voice> = { customer: newVoice(), assistant: newVoice() };
   private readonly latencyBins = new Uint32Array(HISTOGRAM_BINS);
   private latencyCount = 0;
@@ -270,39 +274,38 @@ export class CallAudioAnalyzer {
   private stereo(view: Int16Array, blocks: number): void {
     const left = this.levels[0];
     const right = this.levels[1];
-    const customer = this.voices.customer;
-    const assistant = this.voices.assistant;
+    const energy = this.energy;
     let i = 0;
     let remaining = blocks;
     while (remaining > 0) {
       const take = Math.min(remaining, this.windowSamples - this.inWindow);
+      const from = i;
       let sumC = 0;
       let sumA = 0;
-      let peakC = left.peak;
-      let peakA = right.peak;
-      let clipC = 0;
-      let clipA = 0;
+      let maxC = 0;
+      let minC = 0;
+      let maxA = 0;
+      let minA = 0;
       const end = i + take * 2;
       for (; i < end; i += 2) {
         const c = view[i];
         const a = view[i + 1];
         sumC += c * c;
         sumA += a * a;
-        const absC = c < 0 ? -c : c;
-        const absA = a < 0 ? -a : a;
-        if (absC > peakC) peakC = absC;
-        if (absA > peakA) peakA = absA;
-        if (absC >= 32767) clipC++;
-        if (absA >= 32767) clipA++;
+        if (c > maxC) maxC = c;
+        else if (c < minC) minC = c;
+        if (a > maxA) maxA = a;
+        else if (a < minA) minA = a;
       }
-      customer.sumSquares += sumC;
-      assistant.sumSquares += sumA;
-      left.sumSquares += sumC;
-      right.sumSquares += sumA;
-      left.peak = peakC;
-      right.peak = peakA;
-      left.clipped += clipC;
-      right.clipped += clipA;
+      energy[CUSTOMER_WINDOW] += sumC;
+      energy[ASSISTANT_WINDOW] += sumA;
+      energy[LEFT_LEVEL] += sumC;
+      energy[RIGHT_LEVEL] += sumA;
+      left.peak = Math.max(left.peak, maxC, -minC);
+      right.peak = Math.max(right.peak, maxA, -minA);
+      // Full scale is rare: only then are the samples counted one by one.
+      if (maxC >= CLIP || minC <= -CLIP) left.clipped += countClipped(view, from, end);
+      if (maxA >= CLIP || minA <= -CLIP) right.clipped += countClipped(view, from + 1, end);
       this.inWindow += take;
       this.samples += take;
       remaining -= take;
@@ -315,18 +318,22 @@ export class CallAudioAnalyzer {
     let i = 0;
     while (i < blocks) {
       const take = Math.min(blocks - i, this.windowSamples - this.inWindow);
+      const from = i;
       let sum = 0;
-      let peak = level.peak;
+      let max = 0;
+      let min = 0;
       const end = i + take;
       for (; i < end; i++) {
         const s = view[i];
         sum += s * s;
-        const abs = s < 0 ? -s : s;
-        if (abs > peak) peak = abs;
-        if (abs >= 32767) level.clipped++;
+        if (s > max) max = s;
+        else if (s < min) min = s;
       }
-      level.sumSquares += sum;
-      level.peak = peak;
+      this.energy[LEFT_LEVEL] += sum;
+      level.peak = Math.max(level.peak, max, -min);
+      if (max >= CLIP || min <= -CLIP) {
+        for (let k = from; k < end; k++) if (view[k] >= CLIP || view[k] <= -CLIP) level.clipped++;
+      }
       this.inWindow += take;
       this.samples += take;
       if (this.inWindow === this.windowSamples) this.closeWindow(false);
@@ -336,19 +343,22 @@ export class CallAudioAnalyzer {
   private closeWindow(stereo: boolean): void {
     const startMs = this.streamMs(this.samples - this.inWindow);
     const endMs = this.streamMs(this.samples);
+    const energy = this.energy;
     if (stereo) {
       // Decide both parties on this window before acting, so simultaneous onsets see each other consistently.
-      this.detect('customer', this.voices.customer.sumSquares / this.inWindow, startMs, endMs);
-      this.detect('assistant', this.voices.assistant.sumSquares / this.inWindow, startMs, endMs);
-      this.voices.customer.sumSquares = 0;
-      this.voices.assistant.sumSquares = 0;
+      this.detect('customer', energy[CUSTOMER_WINDOW] / this.inWindow, startMs, endMs);
+      this.detect('assistant', energy[ASSISTANT_WINDOW] / this.inWindow, startMs, endMs);
+      energy[CUSTOMER_WINDOW] = 0;
+      energy[ASSISTANT_WINDOW] = 0;
     }
     this.inWindow = 0;
     if (++this.windowsInLevel === LEVEL_WINDOWS) {
       const samples = this.windowSamples * LEVEL_WINDOWS;
-      for (const level of this.levels) {
-        level.last = { rmsDbfs: dbfs(Math.sqrt(level.sumSquares / samples)), peakDbfs: dbfs(level.peak), clippedSamples: level.clipped };
-        level.sumSquares = 0;
+      for (let channel = 0; channel < 2; channel++) {
+        const level = this.levels[channel];
+        const sum = energy[LEFT_LEVEL + channel];
+        level.last = { rmsDbfs: dbfs(Math.sqrt(sum / samples)), peakDbfs: dbfs(level.peak), clippedSamples: level.clipped };
+        energy[LEFT_LEVEL + channel] = 0;
         level.peak = 0;
       }
       this.windowsInLevel = 0;
@@ -465,17 +475,16 @@ export class CallAudioAnalyzer {
   }
 
   private streamMs(samples: number): number {
-    return this.format ? (samples * 1000) / this.format.sampleRate : 0;
+    return this.format ? (samples / this.format.sampleRate) * 1000 : 0;
   }
 }
 
 function newLevel(): ChannelLevel {
-  return { sumSquares: 0, peak: 0, clipped: 0, last: { rmsDbfs: SILENCE_DBFS, peakDbfs: SILENCE_DBFS, clippedSamples: 0 } };
+  return { peak: 0, clipped: 0, last: { rmsDbfs: SILENCE_DBFS, peakDbfs: SILENCE_DBFS, clippedSamples: 0 } };
 }
 
 function newVoice(): Voice {
   return {
-    sumSquares: 0,
     floor: 0,
     voicedRun: 0,
     silentRun: 0,
@@ -505,4 +514,11 @@ function round1(value: number): number {
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/** Full-scale samples among every other sample of view[from, end) (one channel of interleaved stereo). */
+function countClipped(view: Int16Array, from: number, end: number): number {
+  let count = 0;
+  for (let k = from; k < end; k += 2) if (view[k] >= CLIP || view[k] <= -CLIP) count++;
+  return count;
 }
