@@ -124,11 +124,11 @@ export class CallAudioAnalyzer {
   private interruptionCounts = { customer: 0, assistant: 0 };
   private readonly recentInterruptions: InterruptionRecord[] = [];
   private openOverlap: { record: InterruptionRecord; startMs: number } | undefined;
-  private longestSilenceMs = 0;
-  private deadAirMs = 0;
+  private longestSilenceMs = DOUBLE_ZERO;
+  private deadAirMs = DOUBLE_ZERO;
   /** Event-timed streams: epoch ms that is time zero (the answer, or the first speech event). */
   private eventEpoch: number | undefined;
-  private lastEventMs = 0;
+  private lastEventMs = DOUBLE_ZERO;
 
   constructor(options: { enabled?: boolean } = {}) {
     this.enabled = options.enabled !== false;
@@ -483,18 +483,25 @@ function newLevel(): ChannelLevel {
   return { peak: 0, clipped: 0, last: { rmsDbfs: SILENCE_DBFS, peakDbfs: SILENCE_DBFS, clippedSamples: 0 } };
 }
 
+/**
+ * Times and the floor start as -0, not 0: -0 is not a small integer, so these fields are doubles from the start
+ * and V8 does not have to migrate every analyzer's shape (and deoptimise the hot loop) when they first hold a
+ * fraction or Infinity mid-call. -0 behaves as 0 in every comparison and sum here.
+ */
+const DOUBLE_ZERO = -0;
+
 function newVoice(): Voice {
   return {
-    floor: 0,
+    floor: DOUBLE_ZERO,
     voicedRun: 0,
     silentRun: 0,
     windows: 0,
     inSegment: false,
-    segmentStart: 0,
-    lastVoicedEnd: 0,
-    pendingStart: 0,
-    lastEnd: 0,
-    talkMs: 0,
+    segmentStart: DOUBLE_ZERO,
+    lastVoicedEnd: DOUBLE_ZERO,
+    pendingStart: DOUBLE_ZERO,
+    lastEnd: DOUBLE_ZERO,
+    talkMs: DOUBLE_ZERO,
   };
 }
 
