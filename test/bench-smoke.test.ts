@@ -87,9 +87,10 @@ describe('bench --quick', () => {
   });
 
   it('reports every target and renders the Markdown tables', () => {
-    expect(results.targets).toHaveLength(6);
+    expect(results.targets).toHaveLength(8);
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
+    expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');
   });
