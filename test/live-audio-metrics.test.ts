@@ -71,7 +71,6 @@ describe('metrics measured from stereo audio match the simulator', () => {
     const truth = trueMetrics(sim.speechIntervals(call.id));
     const { audio } = listener.state();
 
-    if (process.env.DEBUG_METRICS) console.log(JSON.stringify({ truth, audio, intervals: sim.speechIntervals(call.id) }, null, 1));
     expect(audio.source).toBe('audio');
     // The default call has the features the metrics are about.
     expect(truth.latenciesMs.length).toBeGreaterThanOrEqual(3);
