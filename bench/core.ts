@@ -26,6 +26,8 @@ export interface BenchResults {
   serverEntry: string | null;
   settings: BenchSettings;
   capacity?: CapacityResult;
+  /** The same ramp with the audio analysis off, when settings.capacity.compareAnalysisOff. */
+  capacityNoAnalysis?: CapacityResult;
   duration?: DurationResult;
   baseline?: BaselineResult;
   startup?: StartupResult;
@@ -69,6 +71,10 @@ export async function runBench(settings: BenchSettings, options: RunOptions = {}
     switch (section) {
       case 'capacity':
         results.capacity = await runCapacity(settings.capacity, context);
+        if (settings.capacity.compareAnalysisOff) {
+          log('capacity with the audio analysis off:');
+          results.capacityNoAnalysis = await runCapacity(settings.capacity, context, false);
+        }
         break;
       case 'duration':
         results.duration = await runDuration(settings.duration, context);

@@ -37,6 +37,17 @@ export function renderMarkdown(r: BenchResults): string {
     if (stolen.length) {
       out.push('', `VM steal on the server's core during the windows: ${stolen.map((s) => `${s.server.stealMs} ms at ${s.calls} calls`).join(', ')}.`);
     }
+    const off = r.capacityNoAnalysis;
+    if (off) {
+      const cells = [...off.steps]
+        .sort((a, b) => a.calls - b.calls)
+        .map((s) => {
+          const on = r.capacity!.steps.find((o) => o.calls === s.calls);
+          const cpu = (x: typeof s | undefined) => (x && !('aborted' in x) ? `${x.server.cpuPercent}%` : '–');
+          return `${s.calls} calls ${cpu(on)} with / ${cpu(s)} without${s.held ? '' : ' (not held without)'}`;
+        });
+      out.push('', `With the audio analysis off (same ramp, VAPI_AUDIO_ANALYSIS=0): largest N held **${off.maxHeld}** (${off.stoppedBecause}). Server CPU: ${cells.join('; ')}.`);
+    }
     if (r.capacity.rssKbPerCallFit !== null) {
       out.push('', `RSS per additional call (least-squares slope over the held steps of 10 to ${r.capacity.rssFitMaxCalls} calls): ${r.capacity.rssKbPerCallFit} KB.`);
     }
@@ -79,6 +90,16 @@ export function renderMarkdown(r: BenchResults): string {
         `| ${row.minutes} min (${mb(row.audioBytes)}) | ${row.ours.cpuSeconds} s${row.ours.completed ? '' : ' (**incomplete file**)'} | ${row.ours.peakRssMb} MB (+${above(row.ours)}) | ` +
           `${n.extrapolated ? '≈ ' : ''}${n.cpuSeconds} s${cut} | ${n.extrapolated ? '≥ ' : ''}${n.peakRssMb} MB (+${above(n)}) | ${n.extrapolated ? '≈ ' : ''}${row.cpuRatio}× | ${row.peakRssRatio}× |`,
       );
+    }
+    out.push(
+      '',
+      'Against the least work that saves the same bytes (`bench/children/bytes-listener.ts`: frames appended to files, no parsing), same stream:',
+      '',
+      '| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |',
+      '|---|---:|---:|---:|---:|',
+    );
+    for (const row of r.baseline.rows) {
+      out.push(`| ${row.minutes} min | ${row.ours.cpuSeconds} s | ${row.oursNoAnalysis.cpuSeconds} s | ${row.minimal.cpuSeconds} s${row.minimal.completed ? '' : ' (**incomplete file**)'} | ${row.oursVsMinimal}× |`);
     }
     if (r.baseline.naiveRealTimeLimitMinutes !== null) {
       out.push('', `One naive listener needs more than 20 ms of CPU per 20 ms frame after about ${r.baseline.naiveRealTimeLimitMinutes} minutes of a call: from then on it cannot keep up with a single call.`);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only capacity,startup] [--steps 300,500] [--no-pin] [--server path/to/index.js]
+ * `npm run bench [-- --quick] [--only capacity,startup] [--steps 300,500] [--minutes 1,10] [--no-pin] [--server path/to/index.js]
  *  [--profile DIR] [--out DIR] [--readme] [--render results.json]`
  * Prints progress and the Markdown results; writes bench/results/<time>-<mode>.json, latest-<mode>.json and
  * latest-<mode>.md (or into --out DIR); with --readme, also replaces the results section of bench/README.md.
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     out: { type: 'string' },
     steps: { type: 'string' },
+    minutes: { type: 'string' },
     readme: { type: 'boolean' },
     render: { type: 'string' },
   },
@@ -36,6 +37,7 @@ const base = values.quick ? QUICK : FULL;
 const sections = values.only ? (values.only.split(',').map((s) => s.trim()) as Section[]) : base.sections;
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
 const settings: BenchSettings = { ...base, sections, pin: base.pin && !values['no-pin'] };
+if (values.minutes) settings.baseline = { ...settings.baseline, minutes: values.minutes.split(',').map(Number) };
 if (values.steps) settings.capacity = { ...settings.capacity, steps: values.steps.split(',').map(Number), bisect: 0 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -18,6 +18,8 @@ export interface CapacitySettings {
   maxLagMs: number;
   maxLatencyP99Ms: number;
   maxCpuPercent: number;
+  /** Run the ramp a second time with the audio analysis off (VAPI_AUDIO_ANALYSIS=0) to compare. */
+  compareAnalysisOff: boolean;
 }
 
 export interface BenchSettings {
@@ -61,6 +63,7 @@ export const FULL: BenchSettings = {
     maxLagMs: 1_000,
     maxLatencyP99Ms: 100,
     maxCpuPercent: 95,
+    compareAnalysisOff: true,
   },
   duration: { marksMinutes: [1, 10, 30, 60], speed: 100, heapSnapshots: true },
   baseline: { minutes: [1, 10, 30], naiveCapMs: 30_000, replaySpeed: 200 },

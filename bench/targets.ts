@@ -63,6 +63,9 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
               : false,
   });
 
+  checks.push(analysisCapacityCheck(r));
+  checks.push(minimalListenerCheck(r));
+
   const init = r.startup?.unpinned.initializeMs.median ?? null;
   const initOneCore = r.startup?.oneCore?.initializeMs.median;
   checks.push({
@@ -78,4 +81,35 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     met: tools.length ? tools.every(([, t]) => t.added.p50 !== null && t.added.p50 < 2) : null,
   });
   return checks;
+}
+
+/** Capacity with the audio analysis on, against the same ramp with it off. */
+function analysisCapacityCheck(r: BenchResults): TargetCheck {
+  const target = 'capacity with the audio analysis on ≥ 90% of the calls held without it';
+  const on = r.capacity;
+  const off = r.capacityNoAnalysis;
+  if (!on || !off) return { target, measured: 'not run (needs the capacity section with compareAnalysisOff)', met: null };
+  const cpu = (result: typeof on, calls: number) => result.steps.find((s): s is CapacityStep => !('aborted' in s) && s.calls === calls)?.server.cpuPercent;
+  const common = on.steps.filter((s) => s.held && off.steps.some((o) => o.held && o.calls === s.calls)).map((s) => s.calls);
+  const top = Math.max(0, ...common);
+  const cpuNote = top > 0 ? `; server CPU at ${top} calls ${cpu(on, top)}% with, ${cpu(off, top)}% without` : '';
+  const ratio = off.maxHeld > 0 ? on.maxHeld / off.maxHeld : 0;
+  const saturated = off.steps.some((s) => !s.held);
+  return {
+    target,
+    measured: `${on.maxHeld} calls held with, ${off.maxHeld} without (${Math.round(ratio * 100)}%)${saturated ? '' : ', the ramp without it never reached its limit'}${cpuNote}`,
+    met: !saturated && on.maxHeld === off.maxHeld ? null : ratio >= 0.9,
+  };
+}
+
+/** Our listener against the least work that saves the same bytes, on the longest replayed call. */
+function minimalListenerCheck(r: BenchResults): TargetCheck {
+  const target = "our listener's CPU ≤ 1.5× the least work that saves the same bytes (frames appended to files)";
+  const row = r.baseline?.rows.at(-1);
+  if (!row) return { target, measured: 'not run', met: null };
+  return {
+    target,
+    measured: `${row.oursVsMinimal}× on ${row.minutes} min of audio: ours ${row.ours.cpuSeconds} s (${row.oursNoAnalysis.cpuSeconds} s without the analysis), least work ${row.minimal.cpuSeconds} s`,
+    met: row.ours.completed && row.minimal.completed ? row.oursVsMinimal <= 1.5 : null,
+  };
 }

@@ -29,6 +29,8 @@ export interface Config {
   /** No call may ring inside this local-time window where the callee is; undefined: no quiet hours. */
   quietHours?: QuietHours;
   transcriptMaxLines: number;
+  /** Measure levels and voice-quality metrics from listened audio (VAPI_AUDIO_ANALYSIS, default on). */
+  audioAnalysis: boolean;
   logLevel: LogLevel;
   /** True when the Vapi endpoint is the built-in simulator: every result says so. */
   simulated: boolean;
@@ -195,6 +197,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
     quietHours: readQuietHours(env),
     transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
+    audioAnalysis: read(env, 'VAPI_AUDIO_ANALYSIS') === undefined || readBoolean(env, 'VAPI_AUDIO_ANALYSIS'),
     logLevel,
     simulated,
   };

@@ -70,7 +70,7 @@ export async function runDemo(argv: string[]): Promise<void> {
         const content = 'Quick note before we go on: this call is a demonstration.';
         await call('inject_say', { callId, content });
         print(`→ inject_say: "${content}"`);
-      } else if (steered && !hungUp && sinceSeq > 7) {
+      } else if (steered && !hungUp && sinceSeq > 9) {
         hungUp = true;
         await call('end_call', { callId });
         print('→ end_call: hanging up');
@@ -83,6 +83,17 @@ export async function runDemo(argv: string[]): Promise<void> {
     if (final.summary) print(`  summary: ${final.summary}`);
     print(`  audio: ${final.listening?.audioPath} (${final.listening?.audioBytes} bytes, ${final.listening?.durationSeconds} s)`);
     print(`  events: ${final.listening?.transcriptPath}`);
+    const audio = final.listening?.audio;
+    if (audio && audio.source !== 'off') {
+      const latency = audio.responseLatency;
+      print(
+        `  voice quality (from ${audio.source === 'audio' ? 'the audio' : 'event timings'}): ` +
+          `response ${latency.count ? `p50 ${latency.p50Ms} ms, max ${latency.maxMs} ms` : '–'}; ` +
+          `interruptions ${audio.interruptions.count} (by customer ${audio.interruptions.byCustomer}, by assistant ${audio.interruptions.byAssistant}); ` +
+          `talk ${audio.talkSeconds.customer} s customer / ${audio.talkSeconds.assistant} s assistant; ` +
+          `longest silence ${audio.longestSilenceMs} ms, dead air ${audio.deadAirMs} ms`,
+      );
+    }
   } finally {
     await client.close();
   }

@@ -53,6 +53,7 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     recordingsDir: config.recordingsDir,
     publicKey: config.publicKey,
     transcriptMaxLines: config.transcriptMaxLines,
+    audioAnalysis: config.audioAnalysis,
     getCall: (id) => rest.getCall(id),
     logger,
     redact: redactor.redact,

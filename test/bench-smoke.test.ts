@@ -13,8 +13,8 @@ import type { CapacityStep } from '../bench/sections/capacity.js';
 import { QUICK, type BenchSettings } from '../bench/settings.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Quick mode with one capacity step instead of two, to keep this file short. */
-const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5] } };
+/** Quick mode with one capacity step instead of two and no second ramp without the analysis, to keep this file short. */
+const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5], compareAnalysisOff: false } };
 let results: BenchResults;
 
 beforeAll(async () => {
@@ -62,6 +62,10 @@ describe('bench --quick', () => {
     expect(row.ours.bytesOnDisk).toBe(row.audioBytes);
     expect(row.ours.cpuSeconds).toBeGreaterThan(0);
     expect(row.ours.peakRssMb).toBeGreaterThan(0);
+    expect(row.oursNoAnalysis.bytesOnDisk).toBe(row.audioBytes);
+    expect(row.minimal.completed).toBe(true);
+    expect(row.minimal.bytesOnDisk).toBe(row.audioBytes);
+    expect(row.oursVsMinimal).toBeGreaterThan(0);
     // Correctness only: a starved machine may cut the naive run, which is then extrapolated.
     if (row.naive.completed) expect(row.naive.bytesOnDisk).toBe(row.audioBytes);
     else expect(row.naive.extrapolated).toBe(true);
@@ -83,9 +87,10 @@ describe('bench --quick', () => {
   });
 
   it('reports every target and renders the Markdown tables', () => {
-    expect(results.targets).toHaveLength(6);
+    expect(results.targets).toHaveLength(8);
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
+    expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');
   });

@@ -142,7 +142,7 @@ describe('CallListener: one connection', () => {
     // Events carry the audio offset they arrived at, aligning them with the WAV data.
     expect(records.filter((r) => r.event).map((r) => r.audioOffset)).toEqual([0, total, total, total, total]);
     const metas = records.filter((r) => r.meta).map((r) => r.meta);
-    expect(metas).toEqual(['listen-start', 'connected', 'format', 'malformed', 'ended', 'closed', 'listen-stop']);
+    expect(metas).toEqual(['listen-start', 'connected', 'format', 'malformed', 'ended', 'closed', 'metrics', 'listen-stop']);
   });
 
   it('streams 100k small frames to disk byte-exact without the heap growing with the stream', async () => {

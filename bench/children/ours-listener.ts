@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/log.js';
 import type { Call } from '../../src/vapi/schemas.js';
 import { cpuMs, peakRssKb, PROGRESS_INTERVAL_MS, rssKb, type ListenerChildArgs, type ListenerMessage } from '../lib/listener-protocol.js';
 
-const { url, callId, outDir } = JSON.parse(process.argv[2] ?? '{}') as ListenerChildArgs;
+const { url, callId, outDir, audioAnalysis } = JSON.parse(process.argv[2] ?? '{}') as ListenerChildArgs;
 const send = (message: ListenerMessage) => process.send?.(message);
 
 const baselineRssKb = rssKb();
@@ -23,6 +23,7 @@ const listener = new CallListener({
   // Only asked after an unexpected close; the replayed stream always ends normally.
   getCall: async () => ({ id: callId, status: 'ended' }) as Call,
   logger: silentLogger,
+  audioAnalysis: audioAnalysis !== false,
 });
 
 const progress = setInterval(() => send({ type: 'progress', bytes: listener.state().audioBytes, cpuMs: cpuMs(cpuStart), rssKb: rssKb() }), PROGRESS_INTERVAL_MS);

@@ -5,6 +5,8 @@ export interface ListenerChildArgs {
   url: string;
   callId: string;
   outDir: string;
+  /** ours-listener only: measure levels and voice-quality metrics (default true). */
+  audioAnalysis?: boolean;
 }
 
 export interface ListenerProgress {

@@ -5,6 +5,10 @@
  * time (or slower, as fast as the listener reads). The naive pattern copies everything received so far for every
  * frame, so its cost grows with the square of the call's length: runs longer than `naiveCapMs` are stopped and the
  * rest is extrapolated from the measured curve (and marked as such).
+ *
+ * Two more listeners on the same stream put our cost in proportion: ours with the audio analysis off (what the
+ * analysis costs) and the least work that saves the same bytes (`bytes-listener`: frames appended to files, no
+ * parsing), of which our CPU is reported as a multiple.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,6 +45,12 @@ export interface BaselineRow {
   minutes: number;
   audioBytes: number;
   ours: ListenerRun;
+  /** Ours with VAPI_AUDIO_ANALYSIS off. */
+  oursNoAnalysis: ListenerRun;
+  /** Frames appended to files, nothing else. */
+  minimal: ListenerRun;
+  /** ours ÷ minimal CPU. */
+  oursVsMinimal: number;
   naive: ListenerRun;
   /** naive ÷ ours. */
   cpuRatio: number;
@@ -62,21 +72,28 @@ export async function runBaseline(settings: BenchSettings['baseline'], context: 
   for (const minutes of settings.minutes) {
     const stream = await captureCall(minutes, context.seed);
     const ours = await runListener('ours-listener', stream, context, Infinity, settings.replaySpeed);
+    const oursOff = await runListener('ours-listener', stream, context, Infinity, settings.replaySpeed, false);
+    const minimalRun = await runListener('bytes-listener', stream, context, Infinity, settings.replaySpeed);
     const naiveRun = cutRun ?? (await runListener('naive-listener', stream, context, settings.naiveCapMs, settings.replaySpeed));
     if (!naiveRun.done) cutRun = naiveRun;
     curve = fitQuadratic(naiveRun.progress) ?? curve;
     const naive = naiveRun.done ? fromDone(naiveRun.done, stream.audioBytes) : extrapolate(naiveRun.progress, stream.audioBytes, naiveRun.baselineRssKb, curve, naiveRun.wallMs);
     const oursResult = ours.done ? fromDone(ours.done, stream.audioBytes) : failed(ours.wallMs);
+    const oursNoAnalysis = oursOff.done ? fromDone(oursOff.done, stream.audioBytes) : failed(oursOff.wallMs);
+    const minimal = minimalRun.done ? fromDone(minimalRun.done, stream.audioBytes) : failed(minimalRun.wallMs);
     rows.push({
       minutes,
       audioBytes: stream.audioBytes,
       ours: oursResult,
+      oursNoAnalysis,
+      minimal,
+      oursVsMinimal: round(oursResult.cpuSeconds / Math.max(minimal.cpuSeconds, 0.001), 2) ?? 0,
       naive,
       cpuRatio: ratio(naive.cpuSeconds, oursResult.cpuSeconds),
       peakRssRatio: round(naive.peakRssMb / Math.max(oursResult.peakRssMb, 1), 1) ?? 0,
     });
     context.log(
-      `  ${minutes} min: ours ${oursResult.cpuSeconds} s CPU / ${oursResult.peakRssMb} MB peak; naive ${naive.extrapolated ? '≈' : ''}${naive.cpuSeconds} s CPU / ${naive.extrapolated ? '≥' : ''}${naive.peakRssMb} MB peak${naive.extrapolated ? ` (cut at ${naive.measuredMinutes} min, extrapolated)` : ''}`,
+      `  ${minutes} min: ours ${oursResult.cpuSeconds} s CPU (${oursNoAnalysis.cpuSeconds} s without analysis; least work ${minimal.cpuSeconds} s, ours = ${round(oursResult.cpuSeconds / Math.max(minimal.cpuSeconds, 0.001), 2)}×) / ${oursResult.peakRssMb} MB peak; naive ${naive.extrapolated ? '≈' : ''}${naive.cpuSeconds} s CPU / ${naive.extrapolated ? '≥' : ''}${naive.peakRssMb} MB peak${naive.extrapolated ? ` (cut at ${naive.measuredMinutes} min, extrapolated)` : ''}`,
     );
   }
   return { rows, naiveRealTimeLimitMinutes: curve ? realTimeLimitMinutes(curve) : null };
@@ -90,15 +107,16 @@ interface ChildRun {
 }
 
 async function runListener(
-  name: 'ours-listener' | 'naive-listener',
+  name: 'ours-listener' | 'naive-listener' | 'bytes-listener',
   stream: CapturedStream,
   context: RunContext,
   capMs: number,
   speed: number,
+  audioAnalysis = true,
 ): Promise<ChildRun> {
   const outDir = await mkdtemp(join(tmpdir(), `vapi-bench-${name}-`));
   const replay = await startReplay(stream, speed);
-  const args: ListenerChildArgs = { url: replay.url, callId: stream.callId, outDir };
+  const args: ListenerChildArgs = { url: replay.url, callId: stream.callId, outDir, audioAnalysis };
   const { command, args: argv } = nodeCommand([childScript(name), JSON.stringify(args)], context.pinning?.measuredCore);
   const child = spawn(command, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const progress: ListenerProgress[] = [];

@@ -70,6 +70,8 @@ export interface AbortedStep {
 }
 
 export interface CapacityResult {
+  /** Whether the server measured levels and voice-quality metrics (VAPI_AUDIO_ANALYSIS). */
+  audioAnalysis: boolean;
   steps: (CapacityStep | AbortedStep)[];
   /** Largest N held in real time (0 if none). */
   maxHeld: number;
@@ -81,14 +83,15 @@ export interface CapacityResult {
   rssFitMaxCalls: number;
 }
 
-export async function runCapacity(settings: CapacitySettings, context: RunContext): Promise<CapacityResult> {
+/** `audioAnalysis` false runs the server with VAPI_AUDIO_ANALYSIS=0, to measure what the analysis costs. */
+export async function runCapacity(settings: CapacitySettings, context: RunContext, audioAnalysis = true): Promise<CapacityResult> {
   const { log } = context;
   const steps: (CapacityStep | AbortedStep)[] = [];
   let stoppedBecause = `the ramp ended at ${settings.steps[settings.steps.length - 1]} calls with every step held`;
   let lastHeld = 0;
   let failedAt: number | undefined;
   for (const calls of settings.steps) {
-    const step = await runStepSafely(calls, settings, context);
+    const step = await runStepSafely(calls, settings, context, audioAnalysis);
     steps.push(step);
     log(describeStep(step));
     if (!step.held) {
@@ -100,7 +103,7 @@ export async function runCapacity(settings: CapacitySettings, context: RunContex
   }
   for (let i = 0; i < settings.bisect && failedAt !== undefined && failedAt - lastHeld > 1; i++) {
     const calls = Math.round((lastHeld + failedAt) / 2);
-    const step = await runStepSafely(calls, settings, context);
+    const step = await runStepSafely(calls, settings, context, audioAnalysis);
     steps.push(step);
     log(describeStep(step));
     if (step.held) lastHeld = calls;
@@ -111,6 +114,7 @@ export async function runCapacity(settings: CapacitySettings, context: RunContex
   const fitted = held.filter((s) => s.calls >= MIN_CALLS_FOR_FIT);
   const fit = linearFit(fitted.map((s) => ({ x: s.calls, y: s.server.rssMb * 1024 })));
   return {
+    audioAnalysis,
     steps,
     maxHeld: held.reduce((max, s) => Math.max(max, s.calls), 0),
     stoppedBecause,
@@ -119,9 +123,9 @@ export async function runCapacity(settings: CapacitySettings, context: RunContex
   };
 }
 
-async function runStepSafely(calls: number, settings: CapacitySettings, context: RunContext): Promise<CapacityStep | AbortedStep> {
+async function runStepSafely(calls: number, settings: CapacitySettings, context: RunContext, audioAnalysis: boolean): Promise<CapacityStep | AbortedStep> {
   try {
-    return await runStep(calls, settings, context);
+    return await runStep(calls, settings, context, audioAnalysis);
   } catch (error) {
     return { calls, aborted: true, held: false, failures: [`the step could not run: ${(error as Error).message.split('\n')[0]}`] };
   }
@@ -137,14 +141,19 @@ export function describeStep(s: CapacityStep | AbortedStep): string {
   );
 }
 
-async function runStep(calls: number, settings: CapacitySettings, { pinning, seed, profileDir, serverEntry }: RunContext): Promise<CapacityStep> {
+async function runStep(
+  calls: number,
+  settings: CapacitySettings,
+  { pinning, seed, profileDir, serverEntry }: RunContext,
+  audioAnalysis: boolean,
+): Promise<CapacityStep> {
   const sim = await SimHost.start({ speed: 1, seed, ringMs: 200, answerMs: 300, scriptRepeats: 50 }, pinning?.loadCore);
   const recordingsDir = await mkdtemp(join(tmpdir(), 'vapi-bench-capacity-'));
   const server = new ServerProcess({
-    env: serverEnv(sim.baseUrl, sim.apiKey, recordingsDir),
+    env: { ...serverEnv(sim.baseUrl, sim.apiKey, recordingsDir), VAPI_AUDIO_ANALYSIS: audioAnalysis ? '1' : '0' },
     core: pinning?.measuredCore,
     entry: serverEntry,
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-${calls}-calls.cpuprofile`] : [],
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-${calls}-calls${audioAnalysis ? '' : '-no-analysis'}.cpuprofile`] : [],
   });
   try {
     await server.initialize();

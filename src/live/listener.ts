@@ -29,6 +29,7 @@ import { VapiError } from '../vapi/errors.js';
 import { openListenSocket, type ListenSocket, type ListenSocketOptions } from '../vapi/listen.js';
 import { TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
 import type { DiskRetryOptions, OpenFile } from './disk.js';
+import { CallAudioAnalyzer, type AudioMetrics } from './audio-analysis.js';
 import { JsonlWriter } from './jsonl-writer.js';
 import { restoreTranscript } from './recovery.js';
 import { RollingTranscript } from './transcript.js';
@@ -78,6 +79,8 @@ export interface CallListenerOptions {
   transcriptMaxLineChars?: number;
   /** Characters of final lines kept in memory. */
   transcriptMaxChars?: number;
+  /** Default true: measure levels and voice-quality metrics (audio-analysis.ts). */
+  audioAnalysis?: boolean;
 }
 
 export interface ListenerState {
@@ -105,6 +108,8 @@ export interface ListenerState {
   /** Why listening stopped before the call ended (rejected, unreachable). */
   listenError?: string;
   format?: AudioFormat & { source: 'start-frame' | 'default' };
+  /** Levels, who is talking and the voice-quality metrics so far (see audio-analysis.ts). */
+  audio: AudioMetrics;
 }
 
 const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 5000 };
@@ -120,6 +125,7 @@ export class CallListener {
   readonly callId: string;
   readonly transcript: RollingTranscript;
   readonly transcriptPath: string;
+  readonly analysis: CallAudioAnalyzer;
 
   private readonly options: CallListenerOptions;
   private readonly logger: Logger;
@@ -175,6 +181,7 @@ export class CallListener {
     this.transcriptPath = this.fileInDir(`${this.callId}.jsonl`);
     this.audioPath = undefined; // chosen by prepareFiles: <id>.wav, or <id>-2.wav … when earlier files exist
     this.restStatus = options.status;
+    this.analysis = new CallAudioAnalyzer({ enabled: options.audioAnalysis !== false });
     this.transcript = new RollingTranscript({
       maxLines: options.transcriptMaxLines,
       maxLineChars: options.transcriptMaxLineChars,
@@ -214,6 +221,7 @@ export class CallListener {
       ...(this.audioStoppedReason !== undefined && { audioStoppedReason: this.audioStoppedReason }),
       ...(this.listenError !== undefined && { listenError: this.listenError }),
       ...(this.format !== undefined && { format: { ...this.format } }),
+      audio: this.analysis.metrics(),
     };
   }
 
@@ -396,6 +404,7 @@ export class CallListener {
         if (!current()) return;
         this.productiveConnection = true;
         this.audioBytes += chunk.length;
+        this.analysis.audio(chunk);
         if (this.wav && this.audioStoppedReason === undefined) this.wav.write(chunk);
       },
       onEvent: (event, receivedAt) => {
@@ -434,6 +443,7 @@ export class CallListener {
 
   private handleFormat(format: AudioFormat, source: 'start-frame' | 'default'): void {
     const receivedAt = Date.now();
+    this.analysis.setFormat(format);
     if (this.format === undefined) {
       this.format = { sampleRate: format.sampleRate, channels: format.channels, source };
       this.record({ receivedAt, meta: 'format', sampleRate: format.sampleRate, channels: format.channels, source });
@@ -472,6 +482,7 @@ export class CallListener {
     this.productiveConnection = true;
     // audioOffset aligns the event with the audio: bytes received before it (the WAV data offset while saving).
     this.record({ receivedAt, audioOffset: this.audioBytes + this.alignmentPadding, event });
+    this.analysis.event(event, receivedAt);
     const changed = this.transcript.apply(event, receivedAt);
     if (this.transcript.ended && !this.ended) {
       this.markEnded(this.transcript.endedReason, 'socket');
@@ -489,6 +500,7 @@ export class CallListener {
     this.unproductiveCloses = this.productiveConnection ? 0 : this.unproductiveCloses + 1;
     const closedAt = Date.now();
     const padding = this.alignStreamEnd();
+    this.analysis.endOfConnection();
     this.record({
       receivedAt: closedAt,
       meta: 'closed',
@@ -589,6 +601,7 @@ export class CallListener {
     clearTimeout(this.graceTimer);
     this.socket?.close();
     this.socket = undefined;
+    this.record({ receivedAt: Date.now(), meta: 'metrics', ...this.analysis.metrics() });
     this.record({
       receivedAt: Date.now(),
       meta: 'listen-stop',

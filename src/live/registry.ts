@@ -22,6 +22,7 @@ export interface ListenerRegistryOptions {
   headerPatchIntervalMs?: number;
   /** Masks secrets in the JSONL event logs. */
   redact?: (text: string) => string;
+  audioAnalysis?: boolean;
 }
 
 export interface EnsureOptions {
@@ -71,6 +72,7 @@ export class ListenerRegistry {
       endGraceMs: this.options.endGraceMs,
       headerPatchIntervalMs: this.options.headerPatchIntervalMs,
       redact: this.options.redact,
+      audioAnalysis: this.options.audioAnalysis,
     });
     this.listeners.set(key, listener);
     listener.onChange(() => this.emitChange(key));

@@ -122,10 +122,13 @@ async function transcriptText(deps: ToolDeps, callId: string, signal: AbortSigna
   const target = await withResourceErrors(uri, () => listenerFor(deps, callId, { saveAudio: true, signal }));
   if (target.kind === 'live') {
     const state = target.listener.state();
-    return target.listener.transcript.render(
+    const summary = target.listener.analysis.summaryLine();
+    const text = target.listener.transcript.render(
       { callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },
-      RESOURCE_MAX_CHARS,
+      RESOURCE_MAX_CHARS - summary.length - 1,
     );
+    const [head, ...rest] = text.split('\n');
+    return [head, summary, ...rest].join('\n');
   }
   return cutText(endedCallText(target.call), RESOURCE_MAX_CHARS);
 }

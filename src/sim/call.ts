@@ -13,7 +13,7 @@ import { ListenConnection, type ListenStreamOptions } from './listen.js';
 import type { SeededRandom } from './random.js';
 import { endOfCallFields } from './artifacts.js';
 import { DEFAULT_FIRST_MESSAGE, DEFAULT_SCRIPT_SUMMARY, fillTemplate } from './script.js';
-import type { ScriptTurn } from './types.js';
+import type { ScriptTurn, SpeechInterval } from './types.js';
 import { isObject, type CallSpec, type JsonObject } from './validate.js';
 
 /** Call time between the start of forwarding and the end of the call. */
@@ -67,6 +67,9 @@ export class SimCall implements ConversationHost {
   private readonly maxDurationMs: number;
   private readonly transcriptNames: { assistant: string; user: string };
   private answeredCallTime: number | undefined;
+  /** Ground truth: when each party was audible (see Simulator.speechIntervals). */
+  private readonly audible: SpeechInterval[] = [];
+  private readonly openAudible: Record<Party, SpeechInterval | undefined> = { customer: undefined, assistant: undefined };
 
   constructor(
     private readonly env: CallEnvironment,
@@ -259,6 +262,7 @@ export class SimCall implements ConversationHost {
   private setMuted(party: Party, muted: boolean): void {
     this.pumpAudio();
     this.muted[party] = muted;
+    this.trackAudible(party);
   }
 
   // ---- listeners and audio ----------------------------------------------------------------------------------
@@ -327,6 +331,33 @@ export class SimCall implements ConversationHost {
   setSpeaking(party: Party, speaking: boolean): void {
     this.pumpAudio();
     this.speaking[party] = speaking;
+    this.trackAudible(party);
+  }
+
+  /** Every audible interval so far, in ms since answer; an open one ends now. */
+  speechIntervals(): SpeechInterval[] {
+    const now = this.msSinceAnswer();
+    return this.audible.map((interval) => ({ ...interval, endMs: interval === this.openAudible[interval.party] ? now : interval.endMs }));
+  }
+
+  private trackAudible(party: Party): void {
+    if (this.answeredCallTime === undefined) return;
+    const audible = this.speaking[party] && !this.muted[party];
+    const open = this.openAudible[party];
+    if (audible && !open) {
+      const interval: SpeechInterval = { party, startMs: this.msSinceAnswer(), endMs: Number.NaN };
+      this.audible.push(interval);
+      this.openAudible[party] = interval;
+    } else if (!audible && open) {
+      open.endMs = this.msSinceAnswer();
+      this.openAudible[party] = undefined;
+    }
+  }
+
+  /** Call time since answer, on the sample grid the audio is rendered on. */
+  private msSinceAnswer(): number {
+    const rate = this.env.stream.format.sampleRate;
+    return (samplesAt(this.now - (this.answeredCallTime ?? this.now), rate) * 1000) / rate;
   }
 
   isMuted(party: Party): boolean {

@@ -1,6 +1,8 @@
 /**
  * Who speaks when. One utterance at a time: the opening (first message), then the script, with speech injected
- * through the control URL taking precedence over the script. Each utterance emits speech-update started, a few
+ * through the control URL taking precedence over the script. The exception is a scripted interruption
+ * (`interruptAfterMs`): that turn starts while the previous one is still being spoken, and both are heard until
+ * the party talked over stops. Each utterance emits speech-update started, a few
  * cumulative partial transcripts, the final transcript, speech-update stopped and a conversation-update.
  * A muted party's utterances still take their time but are not heard: no audio, transcripts or messages.
  */
@@ -51,6 +53,9 @@ interface SpeechItem {
   role: Party;
   text: string;
   pauseMs: number;
+  /** Scripted interruption: starts this long after the previous utterance started, talking over it. */
+  interruptAfterMs?: number;
+  overlapMs?: number;
   /** Runs once the utterance has been spoken in full. */
   after?: () => void;
 }
@@ -70,6 +75,8 @@ interface Utterance {
 export const IDLE_HANGUP_MS = 8000;
 const INJECTED_SPEECH_PAUSE_MS = 300;
 const FIRST_MESSAGE_PAUSE_MS = 500;
+/** How long a party keeps talking once interrupted, unless the script says otherwise. */
+export const DEFAULT_OVERLAP_MS = 600;
 
 export class Conversation {
   readonly messages: WireMessage[] = [];
@@ -78,6 +85,8 @@ export class Conversation {
   private agendaIndex = 0;
   private readonly priority: SpeechItem[] = [];
   private current: Utterance | undefined;
+  /** The utterance talking over `current` during a scripted interruption. */
+  private barging: Utterance | undefined;
   private gap: { timer: Timer; forAgenda: boolean } | undefined;
   private idleTimer: Timer | undefined;
   private turn = 0;
@@ -108,6 +117,7 @@ export class Conversation {
         role: turn.role,
         text: turn.text,
         pauseMs: turn.pauseMs ?? 500 + rng.int(500),
+        ...(turn.interruptAfterMs !== undefined && { interruptAfterMs: turn.interruptAfterMs, overlapMs: turn.overlapMs }),
         after: () => this.scriptTurnsSpoken++,
       };
       this.agenda.push(scripted);
@@ -121,7 +131,7 @@ export class Conversation {
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     const item: SpeechItem = { role: 'assistant', text, pauseMs: INJECTED_SPEECH_PAUSE_MS, after: options.after };
-    if (options.interrupt && this.current?.item.role === 'assistant') {
+    if (options.interrupt && this.current?.item.role === 'assistant' && !this.barging) {
       this.cut(this.current);
       this.priority.unshift({ ...item, pauseMs: 0 });
     } else {
@@ -147,7 +157,10 @@ export class Conversation {
     this.cancelGap();
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
-    if (this.current) this.cut(this.current);
+    const { current, barging } = this;
+    if (current) this.cut(current);
+    if (barging) this.cut(barging);
+    this.barging = undefined;
   }
 
   private next(): void {
@@ -171,7 +184,7 @@ export class Conversation {
         timer: this.host.after(scripted.pauseMs, () => {
           this.gap = undefined;
           this.agendaIndex++;
-          this.speak(scripted);
+          this.speak(scripted, true);
         }),
       };
       return;
@@ -181,18 +194,47 @@ export class Conversation {
     }
   }
 
-  private speak(item: SpeechItem): void {
+  private speak(item: SpeechItem, fromAgenda = false): void {
     const words = item.text.trim().split(/\s+/).filter(Boolean);
     if (words.length === 0) {
       item.after?.();
       this.next();
       return;
     }
+    const utterance = this.utter(item, words);
+    this.current = utterance;
+    const following = fromAgenda ? this.agenda[this.agendaIndex] : undefined;
+    const duration = utterance.end - utterance.start;
+    if (following?.interruptAfterMs !== undefined && following.role !== item.role && following.interruptAfterMs < duration) {
+      utterance.timers.push(this.host.after(following.interruptAfterMs, () => this.bargeIn(utterance, following)));
+    }
+  }
+
+  /** The next scripted turn starts over `interrupted`, which stops after the overlap (or at its end). */
+  private bargeIn(interrupted: Utterance, item: SpeechItem): void {
+    if (this.halted || this.current !== interrupted || this.agenda[this.agendaIndex] !== item) return;
+    const words = item.text.trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0) return;
+    this.agendaIndex++;
+    const barging = this.utter(item, words);
+    this.barging = barging;
+    const overlap = Math.min(item.overlapMs ?? DEFAULT_OVERLAP_MS, barging.end - barging.start - 1);
+    if (this.host.now + overlap >= interrupted.end) return; // it finishes on its own while both talk
+    interrupted.timers.push(
+      this.host.after(overlap, () => {
+        this.cut(interrupted);
+        interrupted.item.after?.();
+        this.current = barging;
+        this.barging = undefined;
+      }),
+    );
+  }
+
+  private utter(item: SpeechItem, words: string[]): Utterance {
     const start = this.host.now;
     const duration = speechDurationMs(words.length);
     const heard = !this.host.isMuted(item.role);
     const utterance: Utterance = { item, words, start, end: start + duration, turn: this.turn++, heard, timers: [] };
-    this.current = utterance;
     this.host.setSpeaking(item.role, true);
     if (heard) this.emitSpeech(utterance, 'started');
     const partials = partialCount(words.length);
@@ -207,11 +249,19 @@ export class Conversation {
       );
     }
     utterance.timers.push(this.host.after(duration, () => this.finish(utterance)));
+    return utterance;
   }
 
   private finish(utterance: Utterance): void {
     this.wrapUp(utterance, utterance.item.text);
     utterance.item.after?.();
+    if (utterance === this.current && this.barging) {
+      // The interrupted party reached its end while being talked over: the interrupter has the floor.
+      this.current = this.barging;
+      this.barging = undefined;
+      return;
+    }
+    if (utterance === this.barging) this.barging = undefined;
     this.next();
   }
 
@@ -225,7 +275,7 @@ export class Conversation {
 
   private wrapUp(utterance: Utterance, text: string): void {
     const { role } = utterance.item;
-    this.current = undefined;
+    if (utterance === this.current) this.current = undefined;
     this.host.setSpeaking(role, false);
     const transcribed = utterance.heard && !this.host.isMuted(role) && text.length > 0;
     if (transcribed) {

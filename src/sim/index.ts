@@ -73,6 +73,7 @@ export {
   type RecordedRequest,
   type RestFaultStatus,
   type ScriptTurn,
+  type SpeechInterval,
   type Simulator,
   type SimulatorFaults,
   type SimulatorOptions,

@@ -4,10 +4,17 @@ import type { ScriptTurn } from './types.js';
 export const DEFAULT_FIRST_MESSAGE =
   "Hi, this is Riley calling from Maple Street Dental about your upcoming appointment. Do you have a quick minute?";
 
+/** The default script's longest silence: the assistant takes this long to answer one question. */
+export const DEAD_AIR_MS = 2800;
+
 /** What the customer says first when the assistant waits for the user. */
 export const CUSTOMER_OPENER = 'Hello? Who is this?';
 
-/** An appointment confirmation: about 75 s of call time with the greeting and the closing silence. */
+/**
+ * An appointment confirmation: about 75 s of call time with the greeting and the closing silence. It has what a
+ * voice-quality analysis looks for: response delays drawn per seed, the customer cutting into the assistant's
+ * offer, the assistant answering over the customer's thanks, and a long dead-air gap while it "moves" the booking.
+ */
 export const DEFAULT_SCRIPT: readonly ScriptTurn[] = [
   { role: 'customer', text: 'Oh, hi. Yes, I have a minute. Which appointment is this about?' },
   {
@@ -22,13 +29,19 @@ export const DEFAULT_SCRIPT: readonly ScriptTurn[] = [
     role: 'assistant',
     text: 'Let me check. I have an opening at three fifteen or at four forty five on Thursday. Would either of those work?',
   },
-  { role: 'customer', text: 'Three fifteen works. Do I need to bring anything?' },
+  { role: 'customer', text: 'Three fifteen works. Do I need to bring anything?', interruptAfterMs: 4200, overlapMs: 700 },
   {
     role: 'assistant',
+    pauseMs: DEAD_AIR_MS,
     text: "Just your insurance card and a photo ID. I've moved you to Thursday at three fifteen, and you'll get a text confirmation shortly.",
   },
   { role: 'customer', text: 'Perfect, thank you so much.' },
-  { role: 'assistant', text: "You're welcome. Have a great day, and we'll see you on Thursday. Goodbye!" },
+  {
+    role: 'assistant',
+    text: "You're welcome. Have a great day, and we'll see you on Thursday. Goodbye!",
+    interruptAfterMs: 1500,
+    overlapMs: 5000,
+  },
 ];
 
 export const DEFAULT_SCRIPT_SUMMARY =

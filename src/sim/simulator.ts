@@ -31,6 +31,7 @@ import {
   type RecordedRequest,
   type RestFaultStatus,
   type ScriptTurn,
+  type SpeechInterval,
   type Simulator,
   type SimulatorFaults,
   type SimulatorOptions,
@@ -59,6 +60,7 @@ interface Settings {
   strict: boolean;
   logger: Logger;
   onEvent?: SimulatorOptions['onEvent'];
+  noiseFloorDbfs?: number;
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -103,7 +105,7 @@ class VapiSimulator implements Simulator, CallStore {
     );
     this.ids = new SeededRandom(settings.seed);
     this.orgId = this.ids.uuid();
-    this.tone = new ToneSource(settings.stream.format);
+    this.tone = new ToneSource(settings.stream.format, settings.noiseFloorDbfs);
     this.server = createServer((req, res) => {
       this.onRequest(req, res).catch((error: unknown) => {
         settings.logger.error('simulator request failed', { error });
@@ -165,6 +167,11 @@ class VapiSimulator implements Simulator, CallStore {
   getCall(id: string): Call | undefined {
     this.scheduler.sync();
     return this.calls.get(id)?.snapshot();
+  }
+
+  speechIntervals(callId: string): SpeechInterval[] {
+    this.scheduler.sync();
+    return this.calls.get(callId)?.speechIntervals() ?? [];
   }
 
   audioBytesSent(callId: string): number {
@@ -401,6 +408,10 @@ function resolveSettings(options: SimulatorOptions): Settings {
   if (frameSizes.length === 0 || frameSizes.some((size) => !Number.isInteger(size) || size <= 0)) {
     throw new RangeError('listen.frameBytes must be positive integers');
   }
+  const noiseFloorDbfs = options.listen?.noiseFloorDbfs;
+  if (noiseFloorDbfs !== undefined && !(Number.isFinite(noiseFloorDbfs) && noiseFloorDbfs <= -20)) {
+    throw new RangeError('listen.noiseFloorDbfs must be a number of dBFS at or below -20');
+  }
   for (const turn of options.script ?? []) {
     if ((turn.role !== 'customer' && turn.role !== 'assistant') || typeof turn.text !== 'string') {
       throw new RangeError('script turns need a role of customer or assistant and a text');
@@ -424,6 +435,7 @@ function resolveSettings(options: SimulatorOptions): Settings {
       wrapEvents: options.listen?.wrapEvents ?? false,
       frameSizes,
     },
+    noiseFloorDbfs,
     strict: options.strict ?? false,
     logger: options.logger ?? silentLogger,
     onEvent: options.onEvent,

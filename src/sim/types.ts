@@ -12,6 +12,19 @@ export interface ScriptTurn {
   role: 'customer' | 'assistant';
   text: string;
   pauseMs?: number;
+  /**
+   * Talk over the previous turn: start this long (call ms) after it began instead of after it ended. The party
+   * talked over stops `overlapMs` later (default 600), or at its natural end if that comes first.
+   */
+  interruptAfterMs?: number;
+  overlapMs?: number;
+}
+
+/** When a party could be heard on the audio, in ms since the call was answered (sample-exact). */
+export interface SpeechInterval {
+  party: 'customer' | 'assistant';
+  startMs: number;
+  endMs: number;
 }
 
 export interface ListenOptions {
@@ -25,6 +38,8 @@ export interface ListenOptions {
   sampleRate?: number;
   /** Default 2 (customer left, assistant right); 1 mixes both parties. */
   channels?: 1 | 2;
+  /** Line hiss on both channels at this RMS level in dBFS (for example -60); default none (digital silence). */
+  noiseFloorDbfs?: number;
 }
 
 export interface SimulatorOptions {
@@ -109,6 +124,11 @@ export interface Simulator {
   getCall(id: string): Call | undefined;
   /** Total audio bytes sent so far on the listen socket(s) of a call, counted per connection and summed. */
   audioBytesSent(callId: string): number;
+  /**
+   * Ground truth for audio analysis: every interval in which a party was audible (speaking and not muted), in ms
+   * since the call was answered, in order of their start; an interval still open ends at the current call time.
+   */
+  speechIntervals(callId: string): SpeechInterval[];
   /** The customer hangs up now (default endedReason `customer-ended-call`). */
   hangup(callId: string, endedReason?: string): void;
   readonly faults: SimulatorFaults;

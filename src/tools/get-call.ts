@@ -20,6 +20,7 @@ import { fetchCall } from './vapi-calls.js';
 const DESCRIPTION = `Get one call in full, fresh from Vapi: status, endedReason (Vapi's exact string), timestamps, duration, cost and costBreakdown, customer, summary, transcript, messages, recording URLs, and whether live listening and control are available.
 - Use it to check on a call, or for the outcome and final transcript once it has ended (Vapi adds transcript, summary and recordings after the end).
 - maxChars caps summary, transcript and messages together (the newest part of the conversation is kept); raise it for long calls. Other text fields are cut at 2048 characters.
+- For calls this server listened to, listening.audio has the voice-quality metrics measured from the audio (response latency, interruptions, talk time, dead air).
 - For the live conversation while the call runs, read_transcript is cheaper.`;
 
 const input = {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ListenerState } from '../live/listener.js';
+import { audioShape, audioView } from './audio-view.js';
 import { defineTool } from './define.js';
 import { transcriptUri } from './deps.js';
 import { callIdField, requireCallId } from './fields.js';
@@ -24,6 +25,7 @@ export const listeningShape = {
   diskError: z.string().optional().describe('Why files could not be written; the live transcript still works'),
   audioStoppedReason: z.string().optional().describe('Why audio stopped being saved while listening went on'),
   listenError: z.string().optional().describe('Why listening stopped before the call ended'),
+  audio: z.object(audioShape).optional().describe('Levels, who is talking and voice-quality metrics (final once ended)'),
 };
 
 export function listeningView(state: ListenerState): z.infer<z.ZodObject<typeof listeningShape>> {
@@ -40,6 +42,7 @@ export function listeningView(state: ListenerState): z.infer<z.ZodObject<typeof 
     ...(state.diskError ? { diskError: state.diskError } : {}),
     ...(state.audioStoppedReason ? { audioStoppedReason: state.audioStoppedReason } : {}),
     ...(state.listenError ? { listenError: state.listenError } : {}),
+    audio: audioView(state.audio),
   };
 }
 

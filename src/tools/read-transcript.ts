@@ -3,6 +3,7 @@ import type { CallListener } from '../live/listener.js';
 import { cutText } from '../live/transcript.js';
 import { defineTool } from './define.js';
 import { callIdField, requireCallId } from './fields.js';
+import { audioShape, audioView } from './audio-view.js';
 import { artifactLines, listenerFor, type TranscriptLine } from './listening.js';
 
 const DESCRIPTION = `Read the live transcript of a call: final lines (numbered by seq) plus what each party is saying right now (partials). The way to follow a call from clients that do not subscribe to resources.
@@ -10,6 +11,7 @@ const DESCRIPTION = `Read the live transcript of a call: final lines (numbered b
 - waitSeconds (up to 50) waits for news: it returns as soon as a new line arrives or the call status changes, or at the deadline. A loop of read_transcript(sinceSeq, waitSeconds: 20) follows a whole call cheaply.
 - Starts listening if the call is live and nobody is listening yet. For a call that is already over it returns Vapi's final transcript.
 - ended: true means the call is over and no more lines will come.
+- audio (live calls): levels, who is talking now, and response latency, interruptions, talk time and dead air measured from the audio so far.
 - role is customer or assistant; secondsFromStart counts from the start of the call.`;
 
 const lineSchema = z.object({
@@ -48,6 +50,7 @@ const output = {
   truncated: z.boolean().optional().describe('maxChars cut the result; call again with nextSeq for the rest'),
   missedLines: z.number().optional().describe('Lines older than the in-memory window; they are in the JSONL file'),
   transcriptPath: z.string().optional(),
+  audio: z.object(audioShape).optional().describe('Live calls: levels now, who is talking and the voice-quality metrics so far'),
   source: z.enum(['live', 'vapi']).describe('live: heard by this server; vapi: Vapi\'s record of a call that ended before listening'),
 };
 
@@ -100,6 +103,7 @@ export const readTranscriptTool = defineTool({
       ...(read.truncated ? { truncated: true } : {}),
       ...(read.missedLines ? { missedLines: read.missedLines } : {}),
       ...(state.transcriptPath ? { transcriptPath: state.transcriptPath } : {}),
+      audio: audioView(state.audio),
       source: 'live' as const,
     };
   },

@@ -4,7 +4,7 @@ import { callIdField, requireCallId } from './fields.js';
 import { listeningShape, listeningView } from './listen-call.js';
 import { ToolError } from './result.js';
 
-const DESCRIPTION = `Stop listening to a call before it ends and finalise its files. Returns the WAV and JSONL paths, the audio byte count and duration; the WAV header is final when this returns.
+const DESCRIPTION = `Stop listening to a call before it ends and finalise its files. Returns the WAV and JSONL paths, the audio byte count and duration, and the call's voice-quality metrics (listening.audio); the WAV header is final when this returns.
 - Only stops this server's listener: the call itself goes on (use end_call to hang up).
 - Listeners stop by themselves when a call ends, so this is rarely needed. The transcript stays readable afterwards.`;
 
