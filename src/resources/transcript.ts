@@ -68,7 +68,7 @@ export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, optio
     const uri = request.params.uri;
     const match = URI_PATTERN.exec(uri);
     if (!match) throw new McpError(ErrorCode.InvalidParams, `Only ${TRANSCRIPT_URI_TEMPLATE} can be subscribed to`, { uri });
-    const callId = callIdFrom(decodeURIComponent(match[1]), uri);
+    const callId = callIdFrom(safeDecode(match[1], uri), uri);
     await withResourceErrors(uri, () => listenerFor(deps, callId, { saveAudio: true, signal: extra.signal }));
     subscriptions.add(uri);
     return {};
@@ -95,6 +95,15 @@ export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, optio
       subscriptions.clear();
     },
   };
+}
+
+/** A malformed %-escape is the client's mistake: InvalidParams with a readable message, not an internal error. */
+function safeDecode(raw: string, uri: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new McpError(ErrorCode.InvalidParams, `The call id in ${uri.slice(0, 120)} has a malformed %-escape; use the URI returned by create_call or listen_call`, { uri });
+  }
 }
 
 function callIdFrom(raw: string, uri: string): string {

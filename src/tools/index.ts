@@ -6,6 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { addMessageTool } from './add-message.js';
+import { listedInput, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';
 import type { ToolDefinition } from './define.js';
 import type { ToolContext, ToolDeps } from './deps.js';
@@ -51,18 +52,20 @@ export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterT
       ...tool.output,
       simulated: z.boolean().optional().describe('Present and true when the server talks to the built-in Vapi simulator, not real Vapi'),
     });
+    const input = strictInput(tool.input);
     mcp.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
+        inputSchema: listedInput(input),
         outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
       },
       (async (args: unknown, extra: { signal: AbortSignal }) => {
         try {
-          const result = await tool.run(deps, args as never, options.contextFor(extra));
+          const parsed = parseArguments(tool.name, input, args);
+          const result = await tool.run(deps, parsed as never, options.contextFor(extra));
           const structured = deps.config.simulated ? { ...result, simulated: true } : result;
           return success(structured, options.redact);
         } catch (err) {

@@ -20,7 +20,7 @@ const lineSchema = z.object({
 
 const input = {
   callId: callIdField,
-  sinceSeq: z.number().int().min(1).optional().describe('Return lines with seq >= sinceSeq; pass the previous nextSeq'),
+  sinceSeq: z.number().int().min(0).optional().describe('Return lines with seq >= sinceSeq; pass the previous nextSeq (0 or absent: from the start)'),
   waitSeconds: z
     .number()
     .min(0)
@@ -60,13 +60,14 @@ export const readTranscriptTool = defineTool({
   changesCalls: false,
   async run(deps, args, context) {
     const callId = requireCallId(args.callId);
+    const sinceSeq = args.sinceSeq === 0 ? undefined : args.sinceSeq; // 0 is where most cursors start: the beginning
     const target = await listenerFor(deps, callId, { saveAudio: true, signal: context.signal });
 
     if (target.kind === 'over') {
       const { lines, nextSeq, truncated } = capLines(
-        artifactLines(target.call).filter((l) => l.seq >= (args.sinceSeq ?? 1)),
+        artifactLines(target.call).filter((l) => l.seq >= (sinceSeq ?? 1)),
         args.maxChars,
-        args.sinceSeq ?? 1,
+        sinceSeq ?? 1,
       );
       return {
         callId,
@@ -82,9 +83,9 @@ export const readTranscriptTool = defineTool({
     }
 
     const listener = target.listener;
-    if (args.waitSeconds) await waitForNews(listener, args.sinceSeq, args.waitSeconds * 1000, context.signal);
+    if (args.waitSeconds) await waitForNews(listener, sinceSeq, args.waitSeconds * 1000, context.signal);
     const state = listener.state();
-    const read = listener.transcript.linesSince(args.sinceSeq, args.maxChars);
+    const read = listener.transcript.linesSince(sinceSeq, args.maxChars);
     return {
       callId,
       status: state.status,
