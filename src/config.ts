@@ -44,7 +44,13 @@ export class ConfigError extends Error {
 export const DEFAULT_BASE_URL = 'https://api.vapi.ai';
 export const DEFAULT_RECORDINGS_DIR = join(homedir(), '.vapi-call-mcp', 'recordings');
 
-const PLACEHOLDER = /\$\{[^}]*\}|\$\w+|<[^>]*>/;
+/**
+ * A value that is wholly a placeholder a client failed to substitute: `${VAR}`, `${input:key}`, `$VAR`, `%VAR%`,
+ * `<your key>`. A real value that merely contains `$` or `<` (keys can) is not one.
+ */
+const PLACEHOLDER = /^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|<[^<>]*>)$/;
+/** Variables whose values are secrets: never quoted in any message. */
+const SECRET_VARIABLES = new Set(['VAPI_API_KEY', 'VAPI_TOKEN', 'VAPI_PUBLIC_KEY']);
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
 
 type Env = Record<string, string | undefined>;
@@ -54,8 +60,9 @@ function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
   if (PLACEHOLDER.test(value)) {
+    const shown = SECRET_VARIABLES.has(name) ? 'a literal placeholder' : `the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
     throw new ConfigError(
-      `${name} is the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}": your MCP client did not substitute it. ` +
+      `${name} is ${shown}: your MCP client did not substitute it. ` +
         'Put the real value in the "env" block of the client config (Claude Desktop does not expand ${...}).',
     );
   }
@@ -84,7 +91,7 @@ function readCount(env: Env, name: string, fallback: number, max: number): numbe
 function readList(env: Env, name: string): string[] | undefined {
   const raw = env[name];
   if (raw === undefined) return undefined;
-  if (PLACEHOLDER.test(raw)) read(env, name); // throws the placeholder error
+  if (PLACEHOLDER.test(raw.trim())) read(env, name); // throws the placeholder error
   return raw
     .split(',')
     .map((s) => s.trim())

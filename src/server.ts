@@ -8,7 +8,8 @@ import type { Dispatcher } from 'undici';
 import type { Config } from './config.js';
 import { CallLimits, DialPolicy } from './guard/index.js';
 import { ListenerRegistry } from './live/registry.js';
-import { isAtLeast, StderrLogger, type Logger } from './log.js';
+import { SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { isAtLeast, StderrLogger, type Logger, type LogLevel } from './log.js';
 import { Redactor } from './redact.js';
 import { registerTranscriptResource } from './resources/transcript.js';
 import type { ConfirmOutcome, ToolContext, ToolDeps } from './tools/deps.js';
@@ -82,11 +83,23 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
   registerTools(mcp, deps, { contextFor, redact: redactor.redact });
   const transcriptResource = registerTranscriptResource(mcp, deps, { redact: redactor.redact });
 
+  // Nothing reaches the client before it has initialised; after that, the level it asked for (logging/setLevel)
+  // decides what it gets, VAPI_LOG_LEVEL until it asks.
+  let clientInitialised = false;
+  let clientLevel: LogLevel | undefined;
+  const previousOnInitialized = mcp.server.oninitialized;
+  mcp.server.oninitialized = () => {
+    clientInitialised = true;
+    previousOnInitialized?.();
+  };
+  mcp.server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    clientLevel = fromMcpLevel(request.params.level);
+    return {};
+  });
   const offLogSink =
     logger instanceof StderrLogger
       ? logger.addSink((record) => {
-          // The client can lower this further with logging/setLevel; debug chatter stays on stderr unless asked for.
-          if (!mcp.isConnected() || !isAtLeast(record.level, config.logLevel)) return;
+          if (!clientInitialised || !mcp.isConnected() || !isAtLeast(record.level, clientLevel ?? config.logLevel)) return;
           mcp
             .sendLoggingMessage({ level: record.level, logger: 'vapi-call-mcp', data: record.fields ? { message: record.message, ...record.fields } : record.message })
             .catch(() => {});
@@ -108,6 +121,14 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
       return closing;
     },
   };
+}
+
+/** MCP's eight syslog levels onto this server's four. */
+function fromMcpLevel(level: LoggingLevel): LogLevel {
+  if (level === 'debug') return 'debug';
+  if (level === 'info') return 'info';
+  if (level === 'notice' || level === 'warning') return 'warning';
+  return 'error';
 }
 
 async function confirmWithElicitation(mcp: McpServer, message: string): Promise<ConfirmOutcome> {
