@@ -98,16 +98,20 @@ function readList(env: Env, name: string): string[] | undefined {
     .filter(Boolean);
 }
 
+/** The value is never quoted: a key pasted into the wrong variable must not end up in a log. */
 function readBaseUrl(env: Env): string {
   const value = read(env, 'VAPI_BASE_URL') ?? DEFAULT_BASE_URL;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`VAPI_BASE_URL must be an http(s) URL such as ${DEFAULT_BASE_URL}, not "${value}".`);
+    throw new ConfigError(`VAPI_BASE_URL is not a URL (${value.length} characters); it must be an http(s) URL such as ${DEFAULT_BASE_URL}.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`VAPI_BASE_URL must start with https:// (or http:// for a local simulator), not "${value}".`);
+    throw new ConfigError(`VAPI_BASE_URL must start with https:// (or http:// for a local simulator), not ${url.protocol}//.`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigError('VAPI_BASE_URL must not carry credentials (user:password@): put the key in VAPI_API_KEY.');
   }
   return value.replace(/\/+$/, '');
 }

@@ -90,6 +90,11 @@ describe('command line', () => {
     for (const placeholder of ['${VAPI_API_KEY}', '$VAPI_API_KEY', '<your Vapi private key>', '${input:vapi-key}', '%VAPI_API_KEY%']) {
       expect(() => loadConfig({ VAPI_API_KEY: placeholder })).toThrow(/VAPI_API_KEY is a literal placeholder/);
     }
+    // A key pasted into the wrong variable is not quoted back either.
+    for (const baseUrl of ['sk-live-0123456789abcdef', 'https://sk-live-0123456789abcdef@api.vapi.ai', 'ftp://sk-live-0123456789abcdef']) {
+      expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_BASE_URL: baseUrl })).toThrow(/VAPI_BASE_URL/);
+      expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_BASE_URL: baseUrl })).not.toThrow(/sk-live/);
+    }
     const run = await runToExit([], { HOME: home, VAPI_API_KEY: '<your Vapi private key>' }, home);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/placeholder/);
