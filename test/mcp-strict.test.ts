@@ -79,6 +79,16 @@ describe('one failure envelope', () => {
     }
   });
 
+  it('answers an unknown tool in the envelope, naming the nearest tool', async () => {
+    h = await startHarness({ config: { readOnly: true } });
+    const misspelt = await h.err('readTranscript', {});
+    expect(misspelt).toMatchObject({ status: 'error', code: 'unknown-tool', retryable: false });
+    expect(misspelt.reason).toContain('did you mean "read_transcript"?');
+    // Read-only mode does not offer tools that change calls, and says so in the same shape.
+    expect((await h.err('create_call', { customer: { number: VALID_NUMBER } })).code).toBe('unknown-tool');
+    expect(h.sim.requests).toHaveLength(0);
+  });
+
   it('accepts sinceSeq 0 as "from the start"', async () => {
     h = await startHarness({ sim: { speed: 200 } });
     const created = await h.ok<{ callId: string }>('create_call', { customer: { number: VALID_NUMBER } });
