@@ -48,7 +48,13 @@ export class ConfigError extends Error {
 export const DEFAULT_BASE_URL = 'https://api.vapi.ai';
 export const DEFAULT_RECORDINGS_DIR = join(homedir(), '.vapi-call-mcp', 'recordings');
 
-const PLACEHOLDER = /\$\{[^}]*\}|\$\w+|<[^>]*>/;
+/**
+ * A value that is wholly a placeholder a client failed to substitute: `${VAR}`, `${input:key}`, `$VAR`, `%VAR%`,
+ * `<your key>`. A real value that merely contains `$` or `<` (keys can) is not one.
+ */
+const PLACEHOLDER = /^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|<[^<>]*>)$/;
+/** Variables whose values are secrets: never quoted in any message. */
+const SECRET_VARIABLES = new Set(['VAPI_API_KEY', 'VAPI_TOKEN', 'VAPI_PUBLIC_KEY']);
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
 
 type Env = Record<string, string | undefined>;
@@ -58,8 +64,9 @@ function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
   if (PLACEHOLDER.test(value)) {
+    const shown = SECRET_VARIABLES.has(name) ? 'a literal placeholder' : `the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
     throw new ConfigError(
-      `${name} is the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}": your MCP client did not substitute it. ` +
+      `${name} is ${shown}: your MCP client did not substitute it. ` +
         'Put the real value in the "env" block of the client config (Claude Desktop does not expand ${...}).',
     );
   }
@@ -88,23 +95,27 @@ function readCount(env: Env, name: string, fallback: number, max: number): numbe
 function readList(env: Env, name: string): string[] | undefined {
   const raw = env[name];
   if (raw === undefined) return undefined;
-  if (PLACEHOLDER.test(raw)) read(env, name); // throws the placeholder error
+  if (PLACEHOLDER.test(raw.trim())) read(env, name); // throws the placeholder error
   return raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
 }
 
+/** The value is never quoted: a key pasted into the wrong variable must not end up in a log. */
 function readBaseUrl(env: Env): string {
   const value = read(env, 'VAPI_BASE_URL') ?? DEFAULT_BASE_URL;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`VAPI_BASE_URL must be an http(s) URL such as ${DEFAULT_BASE_URL}, not "${value}".`);
+    throw new ConfigError(`VAPI_BASE_URL is not a URL (${value.length} characters); it must be an http(s) URL such as ${DEFAULT_BASE_URL}.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`VAPI_BASE_URL must start with https:// (or http:// for a local simulator), not "${value}".`);
+    throw new ConfigError(`VAPI_BASE_URL must start with https:// (or http:// for a local simulator), not ${url.protocol}//.`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigError('VAPI_BASE_URL must not carry credentials (user:password@): put the key in VAPI_API_KEY.');
   }
   return value.replace(/\/+$/, '');
 }

@@ -71,12 +71,16 @@ async function main(argv: string[]): Promise<void> {
     fail(`${(err as Error).message}. Run vapi-call-mcp --help for usage.`);
   }
   if (flags.help) {
-    process.stderr.write(HELP);
+    process.stdout.write(HELP); // asked for, so it is the output (`--help | less`); the server never starts
     return;
   }
   if (flags.version) {
     process.stdout.write(`${VERSION}\n`);
     return;
+  }
+
+  if (flags['sim-speed'] !== undefined && !flags.simulate) {
+    fail('--sim-speed only applies with --simulate (it sets how fast simulated calls run). Add --simulate or drop --sim-speed.');
   }
 
   let config: Config;

@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_CONCURRENT_CALLS,
   type LimitVerdict,
 } from '../src/guard/index.js';
+import { UNTRACKED_CALL_HOLD_MS } from '../src/guard/limits.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -169,5 +170,47 @@ describe('construction', () => {
     limits.recordPlaced('a');
     expect(limits.snapshot()).toEqual({ live: 1, maxConcurrent: 1, placedLastHour: 1, maxPerHour: 5 });
     expect(refusal(limits.check()).code).toBe('concurrency');
+  });
+});
+
+describe('reservations', () => {
+  const reserve = (limits: CallLimits) => {
+    const verdict = limits.reserve();
+    if (!verdict.ok) throw new Error(`expected a slot: ${verdict.reason}`);
+    return verdict.reservation;
+  };
+
+  it('count toward both limits from the moment they are taken', () => {
+    const limits = new CallLimits({ maxConcurrentCalls: 2, maxCallsPerHour: 3 });
+    reserve(limits);
+    reserve(limits);
+    expect(refusal(limits.reserve()).code).toBe('concurrency');
+    expect(limits.snapshot()).toMatchObject({ live: 2, placedLastHour: 2 });
+  });
+
+  it('give everything back on release, become a live call when placed, and settle only once', () => {
+    const limits = new CallLimits({ maxConcurrentCalls: 1, maxCallsPerHour: 5 });
+    const first = reserve(limits);
+    first.release();
+    first.placed('late-id'); // ignored: already settled
+    expect(limits.snapshot()).toMatchObject({ live: 0, placedLastHour: 0 });
+    const second = reserve(limits);
+    second.placed('call-1');
+    expect(limits.liveCallIds()).toEqual(['call-1']);
+    expect(refusal(limits.reserve()).code).toBe('concurrency');
+    limits.recordEnded('call-1');
+    expect(limits.reserve().ok).toBe(true);
+  });
+
+  it('hold an untracked call\'s slot for a bounded time, and its place in the hour for the hour', () => {
+    const clock = manualClock();
+    const limits = new CallLimits({ maxConcurrentCalls: 1, maxCallsPerHour: 5, now: clock.now });
+    reserve(limits).untracked();
+    expect(limits.liveCallIds()).toEqual([]);
+    clock.set(UNTRACKED_CALL_HOLD_MS - 1);
+    expect(refusal(limits.reserve()).code).toBe('concurrency');
+    clock.set(UNTRACKED_CALL_HOLD_MS);
+    expect(limits.reserve().ok).toBe(true);
+    expect(limits.snapshot().placedLastHour).toBe(2);
   });
 });

@@ -199,8 +199,8 @@ describe('startup', () => {
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+$/);
     const help = await runToExit(['--help'], { HOME: home }, home);
     expect(help.code).toBe(0);
-    expect(help.stderr).toMatch(/--simulate/);
-    expect(help.stdout).toBe('');
+    expect(help.stdout).toMatch(/--simulate/);
+    expect(help.stderr).toBe('');
     const bad = await runToExit(['--bogus'], { HOME: home }, home);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--help/);

@@ -99,6 +99,7 @@ function buildEmergencyByCallingCode(): ReadonlyMap<string, ReadonlySet<string>>
 
 /** International dialling prefixes stripped before matching: '00' (ITU-recommended) and '011' (North America). */
 const INTERNATIONAL_PREFIXES = ['00', '011'];
+const DIAL_PREFIXES = ['9', '0', '1470', '141'];
 
 /**
  * Returns the emergency number found (e.g. "911" or "+44 999"), or undefined.
@@ -110,6 +111,14 @@ export function findEmergencyNumber(digits: string): string | undefined {
   const candidates = [digits];
   for (const prefix of INTERNATIONAL_PREFIXES) {
     if (digits.length > prefix.length && digits.startsWith(prefix)) candidates.push(digits.slice(prefix.length));
+  }
+  // Dial strings short enough to be a prefix plus an emergency number: an outside-line digit ("9 911" on a PBX)
+  // or the UK caller-id withholding codes 141 and 1470 ("141 999"). Full numbers are never this short.
+  if (digits.length <= 8) {
+    for (const prefix of DIAL_PREFIXES) {
+      const rest = digits.slice(prefix.length);
+      if (digits.startsWith(prefix) && ANY_EMERGENCY.has(rest)) return rest;
+    }
   }
   for (const candidate of candidates) {
     if (ANY_EMERGENCY.has(candidate)) return candidate;

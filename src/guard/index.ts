@@ -7,6 +7,8 @@ export {
   type NumberRefusal,
   type NumberVerdict,
 } from './numbers.js';
+export { checkDialUri, isDialUri, type DestinationVerdict } from './destinations.js';
+export { checkInlineConfig, checkVariableValues, type InlineRefusal } from './inline-config.js';
 export { EMERGENCY_NUMBERS_BY_COUNTRY, UNIVERSAL_EMERGENCY_NUMBERS, findEmergencyNumber } from './emergency.js';
 export {
   CallLimits,

@@ -15,6 +15,21 @@ export const DEFAULT_MAX_CONCURRENT_CALLS = 3;
 export const DEFAULT_MAX_CALLS_PER_HOUR = 20;
 
 const WINDOW_MS = 60 * 60 * 1000;
+/**
+ * How long a call whose outcome is unknown (a timeout after sending, an id that cannot be used) holds its
+ * concurrency slot: this server cannot see it end, and Vapi's default maximum call length is ten minutes.
+ */
+export const UNTRACKED_CALL_HOLD_MS = 15 * 60 * 1000;
+
+/** A slot taken before POST /call leaves; settle it exactly once with what became of the request. */
+export interface CallReservation {
+  /** The call was placed and has this id: it now counts as a live call. */
+  placed(callId: string): void;
+  /** The request provably placed no call: the slot and its place in the hourly window are given back. */
+  release(): void;
+  /** A call may exist that this server cannot follow: it keeps counting for the hour, and for a while as live. */
+  untracked(): void;
+}
 
 export interface CallLimitsOptions {
   maxConcurrentCalls: number;
@@ -41,6 +56,8 @@ export class CallLimits {
   /** Placement times inside the last hour, oldest first; never longer than maxPerHour. */
   private readonly placedAt: number[] = [];
   private readonly live = new Set<string>();
+  /** Slots of requests in flight or of calls that cannot be followed: key → expiry (Infinity while in flight). */
+  private readonly held = new Map<symbol, number>();
 
   constructor(options: CallLimitsOptions) {
     this.maxConcurrent = requireCount('maxConcurrentCalls', options.maxConcurrentCalls);
@@ -83,25 +100,68 @@ export class CallLimits {
       };
     }
 
-    if (this.live.size >= this.maxConcurrent) {
+    for (const [key, expiresAt] of this.held) if (expiresAt <= now) this.held.delete(key);
+    if (this.live.size + this.held.size >= this.maxConcurrent) {
       const ids = [...this.live];
+      const held = this.held.size > 0 ? ` and ${this.held.size} being placed or not traceable` : '';
       return {
         ok: false,
         code: 'concurrency',
-        reason: `${ids.length} calls are live, the limit is ${this.maxConcurrent} at once (VAPI_MAX_CONCURRENT_CALLS).`,
-        suggestion: `End or wait for one of the live calls (${ids.join(', ')}) to finish, then try again.`,
+        reason: `${ids.length + this.held.size} calls are live${held ? ` (${ids.length} known${held})` : ''}, the limit is ${this.maxConcurrent} at once (VAPI_MAX_CONCURRENT_CALLS).`,
+        suggestion: ids.length > 0
+          ? `End or wait for one of the live calls (${ids.join(', ')}) to finish, then try again.`
+          : 'Wait for the calls being placed to finish, then try again.',
         retryable: true,
       };
     }
     return { ok: true };
   }
 
+  /**
+   * Checks and takes a slot in one step, so parallel requests cannot all pass the check before any is counted.
+   * The slot counts toward both limits until it is settled.
+   */
+  reserve(): { ok: true; reservation: CallReservation } | Exclude<LimitVerdict, { ok: true }> {
+    const verdict = this.check();
+    if (!verdict.ok) return verdict;
+    const key = Symbol('reservation');
+    const stamp = this.now();
+    this.held.set(key, Infinity);
+    this.pushStamp(stamp);
+    let settled = false;
+    const settle = (apply: () => void) => {
+      if (settled) return;
+      settled = true;
+      apply();
+    };
+    return {
+      ok: true,
+      reservation: {
+        placed: (callId) =>
+          settle(() => {
+            this.held.delete(key);
+            this.live.add(callId);
+          }),
+        release: () =>
+          settle(() => {
+            this.held.delete(key);
+            const index = this.placedAt.lastIndexOf(stamp);
+            if (index >= 0) this.placedAt.splice(index, 1);
+          }),
+        untracked: () => settle(() => this.held.set(key, this.now() + UNTRACKED_CALL_HOLD_MS)),
+      },
+    };
+  }
+
   /** Counts a placed call toward the hourly window and the live calls. Recording a live id again does nothing. */
   recordPlaced(callId: string): void {
     if (this.live.has(callId)) return;
     this.live.add(callId);
+    this.pushStamp(this.now());
+  }
+
+  private pushStamp(now: number): void {
     if (this.maxPerHour === 0) return;
-    const now = this.now();
     this.prune(now);
     this.placedAt.push(now);
     // Only the newest maxPerHour stamps can decide the next check, so older ones are dropped.
@@ -120,7 +180,7 @@ export class CallLimits {
   snapshot(): { live: number; maxConcurrent: number; placedLastHour: number; maxPerHour: number } {
     this.prune(this.now());
     return {
-      live: this.live.size,
+      live: this.live.size + this.held.size,
       maxConcurrent: this.maxConcurrent,
       placedLastHour: this.placedAt.length,
       maxPerHour: this.maxPerHour,

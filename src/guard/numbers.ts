@@ -78,6 +78,13 @@ const NANP_N11_CODES = new Set(['211', '311', '411', '511', '611', '711', '811']
 /** NANP premium "area codes"; 976 is not in libphonenumber's metadata at all, so both are named here. */
 const NANP_PREMIUM_AREA_CODES = ['900', '976'];
 
+/**
+ * Vertical service codes dialled before a number: *67 / *82 (NANP caller-id block / unblock), #31# and *31#
+ * (GSM caller-id toggles), and any other star or hash code of two or three digits.
+ */
+const VERTICAL_SERVICE_CODES_2 = /^(?:[\s\p{Pd}.()]*(?:\*\d{2}#?|#\d{2}#))+/u;
+const VERTICAL_SERVICE_CODES_3 = /^(?:[\s\p{Pd}.()]*(?:\*\d{3}#?|#\d{3}#))+/u;
+
 /** Formatting tolerated between digits: whitespace, dashes (Unicode ones and minus too), dots, slashes, parentheses. */
 const FORMATTING_CHARS = String.raw`\s\p{Pd}\u2212.()/`;
 const PHONE_CHARACTERS = new RegExp(`^\\+?[\\p{Nd}${FORMATTING_CHARS}]*$`, 'u');
@@ -124,6 +131,11 @@ export class DialPolicy {
     }
   }
 
+  /** True when VAPI_ALLOWED_NUMBERS or VAPI_ALLOWED_COUNTRIES narrows what may be dialled. */
+  hasAllowList(): boolean {
+    return this.entries !== undefined || this.countries !== undefined;
+  }
+
   describe(): string {
     const parts = ['emergency, short-code and premium-rate numbers always blocked'];
     if (this.entries?.length === 0) parts.push('dialing disabled (VAPI_ALLOWED_NUMBERS is set but empty)');
@@ -150,8 +162,13 @@ export class DialPolicy {
 
     // Lenient digit extraction (any characters dropped, Unicode digits mapped) so that "call 9-1-1" is still caught.
     const looseDigits = phoneLib().parseIncompletePhoneNumber(input).replace('+', '');
-
-    const emergency = findEmergencyNumber(looseDigits);
+    // "*67 911" hides the caller id and still reaches 911: the digits of the service code are not part of the number.
+    // Written without a space ("*67911") the code's length is ambiguous, so both readings are checked.
+    const emergency = [VERTICAL_SERVICE_CODES_2, VERTICAL_SERVICE_CODES_3]
+      .map((codes) => phoneLib().parseIncompletePhoneNumber(input.replace(codes, '')).replace('+', ''))
+      .concat(looseDigits)
+      .map(findEmergencyNumber)
+      .find((found) => found !== undefined);
     if (emergency !== undefined) {
       return refuse(
         'emergency',

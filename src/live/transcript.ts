@@ -9,6 +9,7 @@
  * - `linesSince(cursor)` pages through lines with a cursor that never skips or repeats a line, and reports
  *   lines that fell out of memory between two reads.
  */
+import { inertLine } from '../call-text.js';
 import type { ListenEvent } from '../vapi/schemas.js';
 
 export type SpeakerRole = 'customer' | 'assistant';
@@ -215,7 +216,7 @@ export class RollingTranscript {
    * maxChars, then in-progress partials marked "(speaking)".
    */
   render(header: RenderHeader, maxChars?: number): string {
-    const status = header.status === 'ended' && this.endedReason ? `ended (${this.endedReason})` : header.status;
+    const status = header.status === 'ended' && this.endedReason ? `ended (${inertLine(this.endedReason)})` : inertLine(header.status);
     const duration = header.durationSeconds === undefined ? '' : `, ${header.durationSeconds.toFixed(1)} s`;
     const head = `Call ${header.callId} (status: ${status}${duration})`;
 
@@ -265,7 +266,8 @@ export class RollingTranscript {
   private applyTranscript(event: ListenEvent, type: string, at: number): boolean {
     const role = speakerRole(event.role);
     if (!role) return false;
-    let text = (stringField(event, 'transcript') ?? stringField(event, 'text') ?? '').trim();
+    // The caller's words are made inert here, once, for every text form; the JSONL keeps them raw.
+    let text = inertLine((stringField(event, 'transcript') ?? stringField(event, 'text') ?? '').trim()).trim();
     const isPartial = transcriptKind(event, type) === 'partial';
     if (!this.utteranceStart.has(role)) this.utteranceStart.set(role, at);
     if (isPartial) {

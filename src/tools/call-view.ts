@@ -2,6 +2,7 @@
  * What the model sees of a Vapi Call: compact rows for lists, a fuller view for get_call. Monitor URLs are
  * reduced to booleans here, the one place calls are shaped for output.
  */
+import { inertLine, inertLines } from '../call-text.js';
 import { z } from 'zod';
 import { cutText } from '../live/transcript.js';
 import type { Call, VapiMessage } from '../vapi/schemas.js';
@@ -79,7 +80,7 @@ export function compactMessages(call: Call): CompactMessage[] {
   return messages.map((m) =>
     definedOnly({
       role: ROLE_NAMES[m.role] ?? m.role,
-      text: messageText(m),
+      text: inertLine(messageText(m)),
       secondsFromStart: typeof m.secondsFromStart === 'number' ? Math.round(m.secondsFromStart * 10) / 10 : undefined,
     }),
   );
@@ -95,7 +96,8 @@ function messageText(m: VapiMessage): string {
 
 /** Current location first, legacy top-level fields as fallback (API.md §2). */
 export function callTranscript(call: Call): string | undefined {
-  return call.artifact?.transcript ?? call.transcript;
+  const text = call.artifact?.transcript ?? call.transcript;
+  return text === undefined ? undefined : inertLines(text);
 }
 
 export function callRecordings(call: Call): { mono?: string; stereo?: string } {

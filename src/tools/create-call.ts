@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import type { CreateCallBody } from '../vapi/schemas.js';
+import { checkInlineConfig, checkVariableValues } from '../guard/index.js';
+import type { CallReservation, LimitVerdict } from '../guard/limits.js';
+import { VapiError } from '../vapi/errors.js';
+import { isCallId, type Call, type CreateCallBody } from '../vapi/schemas.js';
 import { callSummarySchema, monitorAvailability, monitorAvailabilitySchema, summarizeCall } from './call-view.js';
+import { assistantOverridesSchema, inlineAssistantSchema, variableValuesSchema } from './assistant-config.js';
 import { defineTool } from './define.js';
-import { boundedObject } from './fields.js';
+import { jsonLimited } from './fields.js';
 import { confirmWithHuman } from './confirm.js';
 import { transcriptUri, type ToolDeps } from './deps.js';
 import { listenerFor } from './listening.js';
 import { listeningShape, listeningView } from './listen-call.js';
-import { ToolError } from './result.js';
-import { askVapi } from './vapi-calls.js';
+import { failureFromVapiError, ToolError } from './result.js';
 
 const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rings and a Vapi AI assistant talks to the person who answers. It costs money and reaches a real human.
 - If the user has not clearly asked for this exact call, first call with dryRun: true, show the user the number and assistant, and place the call only after they approve.
@@ -18,7 +21,7 @@ const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rin
 - assistantId and phoneNumberId default to the server's configured ones.
 - Every refusal says whether retrying can help; never retry a refused number with small edits.`;
 
-const customerSchema = z.object({
+const customerSchema = z.strictObject({
   number: z.string().max(64).describe('Number to call in E.164 form: + then country code and number, e.g. +14155552671'),
   name: z.string().max(40).optional().describe('Name of the person, available to the assistant'),
   extension: z.string().max(10).optional().describe('Extension to dial after connecting'),
@@ -27,11 +30,11 @@ const customerSchema = z.object({
 const input = {
   customer: customerSchema.describe('Who to call'),
   assistantId: z.string().max(100).optional().describe('Vapi assistant to run the call; defaults to VAPI_ASSISTANT_ID'),
-  assistant: boundedObject(100_000, 'An inline transient assistant (Vapi CreateAssistantDTO: model, voice, firstMessage, ...) instead of assistantId').optional(),
-  assistantOverrides: boundedObject(100_000, 'Vapi assistantOverrides for this call only (firstMessage, variableValues, maxDurationSeconds, ...)').optional(),
+  assistant: jsonLimited(inlineAssistantSchema, 100_000).optional(),
+  assistantOverrides: jsonLimited(assistantOverridesSchema, 100_000).optional(),
   phoneNumberId: z.string().max(100).optional().describe('Vapi phone number to call from; defaults to VAPI_PHONE_NUMBER_ID'),
   firstMessage: z.string().max(1000).optional().describe('What the assistant says first when the call is answered'),
-  variableValues: boundedObject(20_000, 'Values for {{variables}} in the assistant prompt, e.g. {"appointmentTime": "3pm"}').optional(),
+  variableValues: jsonLimited(variableValuesSchema, 20_000).optional(),
   name: z.string().max(40).optional().describe('A label for the call, shown in list_calls'),
   scheduledAt: z.string().max(40).optional().describe('ISO 8601 time to place the call later instead of now'),
   listen: z.boolean().default(true).describe('Start live listening at once (transcript and audio saved); false places the call without listening'),
@@ -55,7 +58,13 @@ const output = {
   transcriptUri: z.string().optional(),
   listening: z.object(listeningShape).optional(),
   request: z
-    .object({ method: z.string(), url: z.string(), body: z.record(z.string(), z.unknown()) })
+    .object({
+      method: z.literal('POST'),
+      url: z.string(),
+      body: z
+        .record(z.string(), z.unknown())
+        .describe('The exact JSON body of POST /call (Vapi CreateCallDTO): customer, phoneNumberId, assistantId or assistant, assistantOverrides, name, schedulePlan'),
+    })
     .optional()
     .describe('Dry run only: the request that would be sent'),
   note: z.string().optional(),
@@ -77,6 +86,7 @@ export const createCallTool = defineTool({
     if (!verdict.ok) {
       throw new ToolError({ code: verdict.code, reason: verdict.reason, suggestion: verdict.suggestion, retryable: false });
     }
+    checkInlineDestinations(deps, args);
     const destination = { e164: verdict.e164, ...(verdict.country ? { country: verdict.country } : {}) };
     const body = buildRequestBody(deps, args, verdict.e164);
     await checkLimits(deps, context.signal);
@@ -86,22 +96,16 @@ export const createCallTool = defineTool({
         status: 'dry-run',
         dryRun: true,
         destination,
-        request: { method: 'POST', url: `${deps.config.baseUrl}/call`, body },
+        request: { method: 'POST' as const, url: `${deps.config.baseUrl}/call`, body },
         note: 'Nothing was placed. Every check passed; call again without dryRun to place this call.',
       };
     }
 
     await confirmWithHuman(deps, context, `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}?`);
 
-    const call = await askVapi(
-      {
-        what: `Placing a call to ${verdict.e164}`,
-        ifOutcomeUnknown: 'Check list_calls for this number before trying again: a blind retry could place a second call.',
-      },
-      () => deps.rest.createCall(body, { signal: context.signal }),
-    );
+    const reservation = await reserveSlot(deps, context.signal);
+    const call = await placeCall(deps, body, verdict.e164, reservation, context.signal);
     deps.directory.remember(call);
-    deps.limits.recordPlaced(call.id);
     deps.logger.info('call placed', { callId: call.id, status: call.status });
 
     const result = {
@@ -115,7 +119,7 @@ export const createCallTool = defineTool({
     };
     if (!args.listen) return { ...result, note: 'Not listening (listen: false). Start later with listen_call.' };
     if (!call.monitor?.listenUrl) {
-      return { ...result, note: 'Vapi gave this call no listen URL, so it cannot be followed live; use get_call when it ends.' };
+      return { ...result, note: 'Vapi gave this call no usable listen URL, so it cannot be followed live; use get_call when it ends.' };
     }
     const target = await listenerFor(deps, call.id, { saveAudio: true, signal: context.signal });
     return target.kind === 'live' ? { ...result, listening: listeningView(target.listener.state()) } : result;
@@ -161,6 +165,16 @@ function buildRequestBody(deps: ToolDeps, args: CreateCallArgs, e164: string): C
   return body;
 }
 
+/** Numbers and SIP addresses inside inline configuration are dialled later in the call: check them now. */
+function checkInlineDestinations(deps: ToolDeps, args: CreateCallArgs): void {
+  const refusal =
+    checkInlineConfig(deps.policy, 'assistant', args.assistant) ??
+    checkInlineConfig(deps.policy, 'assistantOverrides', args.assistantOverrides) ??
+    checkVariableValues(deps.policy, 'variableValues', args.variableValues) ??
+    checkVariableValues(deps.policy, 'assistantOverrides.variableValues', args.assistantOverrides?.variableValues as Record<string, unknown> | undefined);
+  if (refusal) throw new ToolError({ code: refusal.code, reason: refusal.reason, suggestion: refusal.suggestion, retryable: false });
+}
+
 function parseScheduledAt(value: string): string {
   const at = Date.parse(value);
   if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
@@ -175,27 +189,79 @@ function parseScheduledAt(value: string): string {
 }
 
 /**
+ * POST /call, with the reserved slot settled by the outcome: given back only when the failure proves no call was
+ * placed, kept when it may have been, and kept (for a while) when Vapi answered with an id this server cannot use.
+ */
+async function placeCall(deps: ToolDeps, body: CreateCallBody, e164: string, reservation: CallReservation, signal: AbortSignal): Promise<Call> {
+  let call: Call;
+  try {
+    call = await deps.rest.createCall(body, { signal });
+  } catch (err) {
+    if (err instanceof VapiError && !err.mayHaveSucceeded) reservation.release();
+    else reservation.untracked();
+    if (err instanceof VapiError && err.kind === 'invalid-response') throw placedButUnreadable(e164, 'its answer could not be read');
+    if (err instanceof VapiError) {
+      throw new ToolError(
+        failureFromVapiError(err, {
+          what: `Placing a call to ${e164}`,
+          ifOutcomeUnknown: 'Check list_calls for this number before trying again: a blind retry could place a second call.',
+        }),
+      );
+    }
+    throw err;
+  }
+  const callId = call.id.trim().toLowerCase();
+  if (!isCallId(callId)) {
+    reservation.untracked();
+    throw placedButUnreadable(e164, `it gave the call an id that is not a Vapi call id (${JSON.stringify(call.id.slice(0, 40))})`);
+  }
+  reservation.placed(callId);
+  return { ...call, id: callId };
+}
+
+function placedButUnreadable(e164: string, what: string): ToolError {
+  return new ToolError({
+    code: 'placed-unreadable',
+    reason: `Vapi accepted the call to ${e164}, but ${what}, so this server cannot follow or control it. The call may be ringing now.`,
+    suggestion: 'Do not place it again. Find the call with list_calls and follow it with get_call; report the problem to the operator.',
+    retryable: false,
+  });
+}
+
+/**
  * Calls placed without listening never report their end, so when the concurrency limit bites, ask Vapi about the
  * calls still counted as live before refusing.
  */
 async function checkLimits(deps: ToolDeps, signal: AbortSignal): Promise<void> {
-  let verdict = deps.limits.check();
-  if (!verdict.ok && verdict.code === 'concurrency') {
-    await Promise.all(
-      deps.limits.liveCallIds().map(async (id) => {
-        const call = await deps.rest.getCall(id, { signal }).catch(() => undefined);
-        if (call?.status === 'ended') deps.limits.recordEnded(id);
-      }),
-    );
-    verdict = deps.limits.check();
-  }
-  if (!verdict.ok) {
-    throw new ToolError({
-      code: verdict.code,
-      reason: verdict.reason,
-      suggestion: verdict.suggestion,
-      retryable: verdict.retryable,
-      ...(verdict.retryAfterSeconds !== undefined ? { retryAfterSeconds: verdict.retryAfterSeconds } : {}),
-    });
-  }
+  const verdict = await withFreshLiveCalls(deps, signal, () => deps.limits.check());
+  if (!verdict.ok) throw limitError(verdict);
+}
+
+/** Takes a slot atomically, right before the request leaves; refused like checkLimits when none is free. */
+async function reserveSlot(deps: ToolDeps, signal: AbortSignal): Promise<CallReservation> {
+  const verdict = await withFreshLiveCalls(deps, signal, () => deps.limits.reserve());
+  if (!verdict.ok) throw limitError(verdict);
+  return verdict.reservation;
+}
+
+async function withFreshLiveCalls<V extends { ok: boolean; code?: string }>(deps: ToolDeps, signal: AbortSignal, attempt: () => V): Promise<V> {
+  const first = attempt();
+  if (first.ok || first.code !== 'concurrency') return first;
+  await Promise.all(
+    deps.limits.liveCallIds().map(async (id) => {
+      const call = await deps.rest.getCall(id, { signal }).catch(() => undefined);
+      if (call?.status === 'ended') deps.limits.recordEnded(id);
+    }),
+  );
+  return attempt();
+}
+
+function limitError(verdict: Exclude<LimitVerdict, { ok: true }>): ToolError {
+  return new ToolError({
+    code: verdict.code,
+    reason: verdict.reason,
+    suggestion: verdict.suggestion,
+    retryable: verdict.retryable,
+    ...(verdict.retryAfterSeconds !== undefined ? { retryAfterSeconds: verdict.retryAfterSeconds } : {}),
+  });
 }

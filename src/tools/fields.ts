@@ -26,11 +26,11 @@ export function requireCallId(callId: string): string {
  * A free-form JSON object argument (passed on to Vapi) with a size limit: its JSON text may be at most
  * `maxChars` characters, said in the description because JSON Schema cannot express it.
  */
-export function boundedObject(maxChars: number, description: string) {
-  return z
-    .record(z.string(), z.unknown())
+/** A schema whose value may be at most `maxChars` characters as JSON; the limit is stated in its description. */
+export function jsonLimited<T extends z.ZodType>(schema: T, maxChars: number): T {
+  return schema
     .refine((value) => jsonLength(value) <= maxChars, { message: `must be at most ${maxChars} characters as JSON` })
-    .describe(`${description}. At most ${maxChars} characters as JSON.`);
+    .describe(`${schema.description ?? ''} At most ${maxChars} characters as JSON.`.trim()) as T;
 }
 
 function jsonLength(value: unknown): number {

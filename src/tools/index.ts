@@ -6,6 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { addMessageTool } from './add-message.js';
+import { listedInput, nearestName, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';
 import type { ToolDefinition } from './define.js';
 import type { ToolContext, ToolDeps } from './deps.js';
@@ -46,23 +47,27 @@ export interface RegisterToolsOptions {
 }
 
 export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterToolsOptions): void {
-  for (const tool of toolsFor({ readOnly: deps.config.readOnly })) {
+  const tools = toolsFor({ readOnly: deps.config.readOnly });
+  envelopeSdkFailures(mcp, tools.map((t) => t.name), deps.config.simulated, options.redact);
+  for (const tool of tools) {
     const outputSchema = z.object({
       ...tool.output,
       simulated: z.boolean().optional().describe('Present and true when the server talks to the built-in Vapi simulator, not real Vapi'),
     });
+    const input = strictInput(tool.input);
     mcp.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
+        inputSchema: listedInput(input),
         outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
       },
       (async (args: unknown, extra: { signal: AbortSignal }) => {
         try {
-          const result = await tool.run(deps, args as never, options.contextFor(extra));
+          const parsed = parseArguments(tool.name, input, args);
+          const result = await tool.run(deps, parsed as never, options.contextFor(extra));
           const structured = deps.config.simulated ? { ...result, simulated: true } : result;
           return success(structured, options.redact);
         } catch (err) {
@@ -72,6 +77,28 @@ export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterT
       }) as never,
     );
   }
+}
+
+/**
+ * The few failures the SDK reports before a handler runs (an unknown or disabled tool) come through its
+ * createToolError; routing them into the envelope keeps one error shape for every tools/call failure.
+ * createToolError is private in the SDK's types (pinned ~1.32), hence the cast; test/mcp-strict.test.ts covers it.
+ */
+function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boolean, redact: (text: string) => string): void {
+  (mcp as unknown as { createToolError(message: string): CallToolResult }).createToolError = (message) => {
+    const unknownTool = /Tool (.+) not found/.exec(message)?.[1];
+    const nearest = unknownTool === undefined ? undefined : nearestName(unknownTool, toolNames);
+    const envelope: ToolFailure = unknownTool !== undefined
+      ? {
+          status: 'error',
+          code: 'unknown-tool',
+          reason: `There is no tool named "${unknownTool.slice(0, 60)}"${nearest ? ` (did you mean "${nearest}"?)` : ''}.`,
+          suggestion: `Use one of: ${toolNames.join(', ')}.`,
+          retryable: false,
+        }
+      : { status: 'error', code: 'invalid-request', reason: message.replace(/^MCP error -?\d+: /, ''), suggestion: 'Check the tool name and arguments against tools/list.', retryable: false };
+    return failure(simulated ? { ...envelope, simulated: true } : envelope, redact);
+  };
 }
 
 function toFailure(err: unknown, toolName: string, deps: ToolDeps): ToolFailure {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkDialUri, isDialUri, type DialPolicy, type NumberRefusal } from '../guard/index.js';
 import { TRANSFER_MODES, type TransferDestination } from '../vapi/schemas.js';
 import { controlOutput } from './control-output.js';
 import { defineTool } from './define.js';
@@ -7,7 +8,7 @@ import { ToolError } from './result.js';
 import { sendControl } from './vapi-calls.js';
 
 const DESCRIPTION = `Transfer a live call to another phone number or SIP address; the assistant leaves the call when the transfer completes.
-- Give exactly one of number (E.164, checked like create_call: emergency, short-code and premium numbers are refused) or sipUri (sip:user@host).
+- Give exactly one of number (E.164) or sipUri (sip:user@host). Both are checked like create_call: emergency, short-code and premium numbers are refused, also as the user part of a sip:/tel: URI, and the operator's allow-lists apply.
 - content is said to the customer before transferring ("Connecting you to a specialist now").
 - mode is Vapi's transferPlan mode: blind-transfer (default) or a warm-transfer variant that briefs the receiving party first.
 - The call's status goes to forwarding, then ended with endedReason assistant-forwarded-call.`;
@@ -40,10 +41,7 @@ export const transferCallTool = defineTool({
   },
 });
 
-function transferDestination(
-  policy: { check(raw: string): { ok: true; e164: string } | { ok: false; code: string; reason: string; suggestion: string } },
-  args: { number?: string; sipUri?: string; mode?: (typeof TRANSFER_MODES)[number] },
-): TransferDestination {
+function transferDestination(policy: DialPolicy, args: { number?: string; sipUri?: string; mode?: (typeof TRANSFER_MODES)[number] }): TransferDestination {
   const plan = args.mode ? { transferPlan: { mode: args.mode } } : {};
   if ((args.number === undefined) === (args.sipUri === undefined)) {
     throw new ToolError({
@@ -53,18 +51,18 @@ function transferDestination(
       retryable: false,
     });
   }
-  if (args.sipUri !== undefined) {
-    if (!/^sips?:[^\s@]+@[^\s@]+$/i.test(args.sipUri)) {
-      throw new ToolError({
-        code: 'invalid-destination',
-        reason: `"${args.sipUri.slice(0, 80)}" is not a SIP URI.`,
-        suggestion: 'Use the form sip:user@host.',
-        retryable: false,
-      });
-    }
-    return { type: 'sip', sipUri: args.sipUri, ...plan };
+  const target = (args.sipUri ?? args.number)!;
+  if (args.sipUri !== undefined || isDialUri(target)) {
+    const verdict = checkDialUri(policy, target);
+    if (!verdict.ok) throw refusal(verdict);
+    if (/^tel:/i.test(verdict.uri)) return { type: 'number', number: verdict.e164!, ...plan };
+    return { type: 'sip', sipUri: verdict.uri, ...plan };
   }
-  const verdict = policy.check(args.number!);
-  if (!verdict.ok) throw new ToolError({ code: verdict.code, reason: verdict.reason, suggestion: verdict.suggestion, retryable: false });
+  const verdict = policy.check(target);
+  if (!verdict.ok) throw refusal(verdict);
   return { type: 'number', number: verdict.e164, ...plan };
+}
+
+function refusal(verdict: NumberRefusal): ToolError {
+  return new ToolError({ code: verdict.code, reason: verdict.reason, suggestion: verdict.suggestion, retryable: false });
 }

@@ -35,9 +35,19 @@ export const CustomerSchema = z.looseObject({
   sipUri: z.string().optional(),
 });
 
+/**
+ * A monitor URL is used only when it is ws(s) or http(s): anything else (file:, javascript:, garbage) is dropped
+ * here, so the call reads as having no listen or control URL instead of failing deep inside a socket library.
+ */
+const MONITOR_PROTOCOLS = new Set(['ws:', 'wss:', 'http:', 'https:']);
+const monitorUrl = z
+  .unknown()
+  .transform((value) => (typeof value === 'string' && URL.canParse(value) && MONITOR_PROTOCOLS.has(new URL(value).protocol) ? value : undefined))
+  .optional();
+
 export const MonitorSchema = z.looseObject({
-  listenUrl: z.string().optional(),
-  controlUrl: z.string().optional(),
+  listenUrl: monitorUrl,
+  controlUrl: monitorUrl,
 });
 
 export const ArtifactSchema = z.looseObject({
