@@ -30,7 +30,7 @@ export function requireCallId(callId: string): string {
 export function jsonLimited<T extends z.ZodType>(schema: T, maxChars: number): T {
   return schema
     .refine((value) => jsonLength(value) <= maxChars, { message: `must be at most ${maxChars} characters as JSON` })
-    .describe(`${schema.description ?? ''} At most ${maxChars} characters as JSON.`.trim()) as T;
+    .describe(`${(schema.description ?? '').replace(/\.?$/, '.')} At most ${maxChars} characters as JSON.`.trim()) as T;
 }
 
 function jsonLength(value: unknown): number {
