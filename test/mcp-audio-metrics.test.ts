@@ -44,7 +44,8 @@ describe('voice-quality metrics over MCP', () => {
 
     const resource = await h.client.readResource({ uri: `vapi://calls/${callId}/transcript` });
     const text = (resource.contents[0] as { text: string }).text;
-    const summary = text.split('\n')[1];
+    const lines = text.split('\n');
+    const summary = lines[lines.findIndex((line) => line.startsWith(`Call ${callId}`)) + 1]; // the line under the header
     expect(summary).toMatch(/^Audio \(measured from audio\): /);
     expect(summary).toContain('interruptions 2 (customer 1, assistant 1)');
     expect(summary).toContain(`response p50 ${audio.responseLatency.p50Ms} ms`);
