@@ -389,19 +389,29 @@ async function control(what: string, tool: string, args: Record<string, unknown>
   return true;
 }
 
-function onSubmit(formId: string, handler: (text: string, button: HTMLButtonElement) => Promise<boolean>): void {
-  const form = $<HTMLFormElement>(formId);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const input = form.querySelector('input') as HTMLInputElement;
+/**
+ * A text field and its button act on a click or on Enter. No <form> submission: hosts' sandboxes may not
+ * allow forms.
+ */
+function onEntry(inputId: string, buttonId: string, handler: (text: string, button: HTMLButtonElement) => Promise<boolean> | Promise<void>): void {
+  const input = $<HTMLInputElement>(inputId);
+  const button = $<HTMLButtonElement>(buttonId);
+  const act = async () => {
     const text = input.value.trim();
-    if (!text) return;
-    if (await handler(text, form.querySelector('button') as HTMLButtonElement)) input.value = '';
+    if (!text || button.disabled) return;
+    if ((await handler(text, button)) === true) input.value = '';
+  };
+  button.addEventListener('click', () => void act());
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      void act();
+    }
   });
 }
 
-onSubmit('say-form', (text, button) => control('Saying it', 'inject_say', { content: text }, button));
-onSubmit('whisper-form', (text, button) =>
+onEntry('say-text', 'say', (text, button) => control('Saying it', 'inject_say', { content: text }, button));
+onEntry('whisper-text', 'whisper', (text, button) =>
   control('Whispering to the assistant', 'add_message', { role: 'system', content: text, triggerResponse: false }, button),
 );
 
@@ -452,10 +462,7 @@ const transfer = twoStep(transferButton, () => `Really transfer to ${transferInp
   const destination = to.startsWith('sip:') ? { sipUri: to } : { number: to };
   if (await control(`Transferring to ${to}`, 'transfer_call', destination, transferButton)) transferInput.value = '';
 });
-$<HTMLFormElement>('transfer-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  if (transferInput.value.trim()) void transfer();
-});
+onEntry('transfer-to', 'transfer', () => transfer());
 
 // ---- Start --------------------------------------------------------------------------------------------------
 
