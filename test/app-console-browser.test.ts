@@ -94,10 +94,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(options: { speed?: number; script?: ScriptTurn[] } = {}): Promise<Harness> {
+async function start(options: { speed?: number; script?: ScriptTurn[]; hangupAfterScript?: boolean } = {}): Promise<Harness> {
   h = await startHarness({
     sim: {
-      hangupAfterScript: false,
+      hangupAfterScript: options.hangupAfterScript ?? false,
       speed: options.speed ?? 10,
       ...(options.script ? { script: options.script } : {}),
       onEvent: (_callId, event) => {
@@ -178,10 +178,15 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     );
     expect(await frame.locator('#meter-note').textContent()).toContain('not measured');
 
-    const screenshotPath = process.env.UPDATE_SCREENSHOT === '1' ? path.join(ROOT, 'docs/console-view.png') : path.join(tmpdir(), 'vapi-console-view.png');
-    await mkdir(path.dirname(screenshotPath), { recursive: true });
-    await page!.locator('iframe').screenshot({ path: screenshotPath });
-    process.stderr.write(`console view screenshot: ${screenshotPath}\n`);
+    // Screenshots for the README, in the host's light theme and then its dark one.
+    const shotDir = process.env.UPDATE_SCREENSHOT === '1' ? path.join(ROOT, 'docs') : tmpdir();
+    await mkdir(shotDir, { recursive: true });
+    await page!.locator('iframe').screenshot({ path: path.join(shotDir, 'console-view.png') });
+    await page!.evaluate(`window.setTheme('dark')`);
+    await frame.locator('html[data-theme="dark"]').waitFor({ state: 'attached' });
+    await page!.locator('iframe').screenshot({ path: path.join(shotDir, 'console-view-dark.png') });
+    await page!.evaluate(`window.setTheme('light')`);
+    process.stderr.write(`console view screenshots: ${path.join(shotDir, 'console-view{,-dark}.png')}\n`);
 
     // Say: exactly one say body.
     await frame.locator('#say-text').fill('Your new time is Thursday at three fifteen.');
@@ -250,6 +255,19 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     expect(harness.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
   }, 60_000);
 
+  it('follows a whole call to its end on its own (and times every line)', async () => {
+    const harness = await start({ hangupAfterScript: true });
+    const args = { customer: { number: VALID_NUMBER } };
+    const created = await harness.client.callTool({ name: 'create_call', arguments: args });
+    const callId = (created.structuredContent as { callId: string }).callId;
+    const frame = await openView(harness, args, created);
+    await frame.locator('#outcome-reason', { hasText: 'customer-ended-call' }).waitFor({ timeout: 40_000 });
+    const server = await follow(harness, callId, (read) => read.ended);
+    const shown = await frame.locator('#transcript li .text').allTextContents();
+    expect(shown).toEqual(server.lines.map((l) => l.text));
+    expect(await frame.locator('#partials p').count()).toBe(0);
+  }, 60_000);
+
   it('measures the server CPU of one open view on an idle call', async () => {
     const harness = await start({ speed: 1, script: [] });
     const args = { customer: { number: VALID_NUMBER } };
@@ -264,15 +282,21 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
       const used = process.cpuUsage(before);
       return ((used.user + used.system) / 1000 / (performance.now() - started)) * 100;
     };
-    const withoutView = await sample(3000);
+    const withoutView = await sample(5000);
     let updates = 0;
     await openViewCounting(harness, args, created, () => updates++);
-    const withView = await sample(3000);
+    const withView = await sample(5000);
     process.stderr.write(
-      `console view: test process CPU on a live call (listener + simulator), 3 s each: without a view ${withoutView.toFixed(2)}%, ` +
+      `console view: test process CPU on a live call (listener + simulator), 5 s each: without a view ${withoutView.toFixed(2)}%, ` +
         `with one open view ${withView.toFixed(2)}% (${updates} console_updates calls)\n`,
     );
     expect(updates).toBeGreaterThan(0);
+    // What one answered update costs (server and in-process client together), to put a number on "one per 20 s".
+    const before = process.cpuUsage();
+    const rounds = 200;
+    for (let i = 0; i < rounds; i++) await harness.callTool('console_updates', { callId });
+    const used = process.cpuUsage(before);
+    process.stderr.write(`console view: one console_updates answer costs ${((used.user + used.system) / rounds / 1000).toFixed(2)} ms CPU (mean of ${rounds}, client included)\n`);
     await harness.callTool('end_call', { callId });
   }, 60_000);
 });

@@ -9,6 +9,7 @@ declare global {
   interface Window {
     hostCallTool(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
     openView(html: string, options: { toolInput: Record<string, unknown>; toolResult: Record<string, unknown>; theme: 'light' | 'dark' }): Promise<void>;
+    setTheme(theme: 'light' | 'dark'): Promise<void>;
   }
 }
 
@@ -32,4 +33,7 @@ window.openView = async (html, options) => {
   await initialized;
   await bridge.sendToolInput({ arguments: options.toolInput });
   await bridge.sendToolResult(options.toolResult as never);
+  window.setTheme = async (theme) => {
+    await bridge.sendHostContextChange({ theme });
+  };
 };
