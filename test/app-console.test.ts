@@ -2,10 +2,14 @@
  * The live call console (MCP Apps) contract: the ui:// resource, the tools linked to it, the app-only update
  * tool and its cursor/etag semantics, and the confirmation token that the console's "Place call" uses.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONSOLE_URI } from '../src/app/index.js';
 import { ConfirmationTokens } from '../src/guard/confirmation-token.js';
 import { follow, startHarness, until, VALID_NUMBER, type Harness } from './helpers/harness.js';
+import { spawnServer } from './helpers/spawn.js';
 
 const MIME = 'text/html;profile=mcp-app';
 let h: Harness | undefined;
@@ -47,6 +51,23 @@ describe('console resource', () => {
     // Everything inline: no external script, stylesheet, image or font.
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|<img[^>]+src=|@import|url\(https?:/i);
     expect(html).toContain('id="transcript"');
+  });
+});
+
+describe('console resource in the built server', () => {
+  it('is served from dist over stdio (npm run build bundles the view)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'vapi-console-stdio-'));
+    const server = spawnServer(['--simulate'], { HOME: home, VAPI_RECORDINGS_DIR: join(home, 'recordings') }, home);
+    try {
+      await server.initialize();
+      const read = (await server.request('resources/read', { uri: CONSOLE_URI })) as { contents: { mimeType: string; text: string }[] };
+      expect(read.contents[0].mimeType).toBe(MIME);
+      expect(read.contents[0].text).toContain('Content-Security-Policy');
+    } finally {
+      server.child.kill();
+      await server.exit();
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
 
