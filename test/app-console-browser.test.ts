@@ -188,6 +188,17 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     await page!.evaluate(`window.setTheme('light')`);
     process.stderr.write(`console view screenshots: ${path.join(shotDir, 'console-view{,-dark}.png')}\n`);
 
+    // Mute and unmute the caller; the header follows what the server set.
+    await frame.locator('#toggle-mute-customer').click();
+    await frame.locator('#mute-customer', { hasText: 'Caller: muted' }).waitFor();
+    expect(await frame.locator('#toggle-mute-customer').getAttribute('aria-pressed')).toBe('true');
+    await frame.locator('#toggle-mute-customer').click();
+    await frame.locator('#mute-customer', { hasText: 'Caller: not muted' }).waitFor();
+    expect(controls(harness, callId, 'control')).toEqual([
+      { type: 'control', control: 'mute-customer' },
+      { type: 'control', control: 'unmute-customer' },
+    ]);
+
     // Say: exactly one say body.
     await frame.locator('#say-text').fill('Your new time is Thursday at three fifteen.');
     await frame.locator('#say').click();
@@ -220,7 +231,7 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     expect(finalLines.some((text) => text.startsWith('Understood: Keep it short'))).toBe(false);
   }, 90_000);
 
-  it('places exactly one call from the dry-run card\'s Place call', async () => {
+  it('places exactly one call from the dry-run card\'s Place call, then transfers it with a second click', async () => {
     const harness = await start();
     const args = { customer: { number: VALID_NUMBER }, firstMessage: 'Hello from the console', dryRun: true };
     const dry = await harness.client.callTool({ name: 'create_call', arguments: args });
@@ -238,8 +249,24 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     expect((posts()[0].body as { assistantOverrides: { firstMessage: string } }).assistantOverrides.firstMessage).toBe('Hello from the console');
     expect(await frame.locator('#preview').isHidden()).toBe(true);
     const callId = harness.server.listeners.list()[0].callId;
-    await harness.callTool('end_call', { callId });
-    await frame.locator('#outcome').waitFor({ state: 'visible', timeout: 20_000 });
+
+    // Transfer: a refused destination shows the tool's reason and suggestion in words; nothing is sent.
+    await frame.locator('#transfer-to').fill('+19005551234');
+    await frame.locator('#transfer').click();
+    await frame.locator('#transfer[data-armed="true"]').waitFor();
+    await frame.locator('#transfer').click();
+    await frame.locator('#feedback[data-kind="error"]').waitFor();
+    const refusal = await frame.locator('#feedback').textContent();
+    expect(refusal).toMatch(/^Transferring to \+19005551234 failed: .*premium/i);
+    expect(controls(harness, callId, 'transfer')).toEqual([]);
+
+    // A good destination, with its second click, transfers once.
+    await frame.locator('#transfer-to').fill('+442071838750');
+    await frame.locator('#transfer').click();
+    expect(controls(harness, callId, 'transfer')).toEqual([]);
+    await frame.locator('#transfer').click();
+    await frame.locator('#outcome-reason', { hasText: 'assistant-forwarded-call' }).waitFor({ timeout: 20_000 });
+    expect(controls(harness, callId, 'transfer')).toEqual([{ type: 'transfer', destination: { type: 'number', number: '+442071838750' } }]);
   }, 60_000);
 
   it('shows a refused number\'s refusal in words', async () => {
@@ -261,6 +288,20 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     const created = await harness.client.callTool({ name: 'create_call', arguments: args });
     const callId = (created.structuredContent as { callId: string }).callId;
     const frame = await openView(harness, args, created);
+
+    // Scrolling up pauses the auto-scroll; new lines then offer a jump back, which returns to the latest line.
+    // (waitForFunction would need eval, which the view's CSP forbids.)
+    await until(() => frame.evaluate(`(() => { const l = document.getElementById('transcript'); return l.scrollHeight > l.clientHeight + 40; })()`), 20_000, 'the transcript to overflow');
+    const count = await frame.locator('#transcript li').count();
+    await frame.evaluate(`document.getElementById('transcript').scrollTop = 0`);
+    await frame.locator('#transcript li').nth(count).waitFor({ timeout: 20_000 });
+    await frame.locator('#jump', { hasText: 'new' }).waitFor();
+    expect(await frame.evaluate(`document.getElementById('transcript').scrollTop`)).toBe(0);
+    await frame.locator('#jump').click();
+    expect(await frame.locator('#jump').isHidden()).toBe(true);
+    const atBottom = await frame.evaluate(`(() => { const l = document.getElementById('transcript'); return l.scrollHeight - l.scrollTop - l.clientHeight < 24; })()`);
+    expect(atBottom).toBe(true);
+
     await frame.locator('#outcome-reason', { hasText: 'customer-ended-call' }).waitFor({ timeout: 40_000 });
     const server = await follow(harness, callId, (read) => read.ended);
     const shown = await frame.locator('#transcript li .text').allTextContents();
