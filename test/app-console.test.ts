@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { CONSOLE_URI } from '../src/app/index.js';
 import { ConfirmationTokens } from '../src/guard/confirmation-token.js';
 import { follow, startHarness, until, VALID_NUMBER, type Harness } from './helpers/harness.js';
@@ -161,6 +162,20 @@ describe('confirmation token', () => {
     expect((await h.err('create_call', args)).code).toBe('confirmation-unavailable');
     const dry = await h.ok<{ confirmationToken: string }>('create_call', { ...args, dryRun: true });
     await h.ok('create_call', { ...args, confirmationToken: dry.confirmationToken });
+  });
+
+  it('does not stand in for the question in a client that can ask: a declined confirmation still refuses', async () => {
+    h = await startHarness({ config: { confirmCalls: true }, clientCapabilities: { capabilities: { elicitation: {} } } });
+    const questions: string[] = [];
+    h.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      questions.push(request.params.message);
+      return { action: 'accept', content: { confirm: false } };
+    });
+    const args = { customer: { number: VALID_NUMBER } };
+    const dry = await h.ok<{ confirmationToken: string }>('create_call', { ...args, dryRun: true });
+    expect((await h.err('create_call', { ...args, confirmationToken: dry.confirmationToken })).code).toBe('declined-by-user');
+    expect(questions).toHaveLength(1);
+    expect(h.sim.requests.filter((r) => r.method === 'POST' && r.path === '/call')).toHaveLength(0);
   });
 
   it('tells an expired token from a wrong one, also after it is forgotten', () => {

@@ -120,9 +120,11 @@ export const createCallTool = defineTool({
           retryable: false,
         });
       }
-    } else {
-      await confirmWithHuman(deps, context, `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}?`);
     }
+    // A client that can ask still asks; the token stands in for the question only where it cannot.
+    await confirmWithHuman(deps, context, `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}?`, {
+      confirmedByToken: args.confirmationToken !== undefined,
+    });
 
     const call = await askVapi(
       {
