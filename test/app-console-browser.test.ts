@@ -222,6 +222,7 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     await frame.locator('#outcome-reason', { hasText: 'assistant-ended-call' }).waitFor();
     expect(controls(harness, callId, 'end-call')).toEqual([{ type: 'end-call' }]);
     await frame.locator('#outcome-cost', { hasText: '$' }).waitFor();
+    await frame.locator('#header-outcome', { hasText: /^Ended: assistant-ended-call · \d+:\d\d · \$/ }).waitFor();
     expect(await frame.locator('#outcome-recording').textContent()).toMatch(new RegExp(`${callId}\\.wav$`));
     expect(await frame.locator('#status').textContent()).toBe('ended');
     expect(await frame.locator('#end').isDisabled()).toBe(true);

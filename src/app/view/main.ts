@@ -317,17 +317,31 @@ function renderMutes(): void {
   }
 }
 
+/** The header's one-line outcome: "Ended: customer-ended-call · 1:15 · $0.0421", each part once known. */
+function renderHeaderOutcome(): void {
+  const parts = [`Ended: ${$('outcome-reason').textContent || 'unknown'}`];
+  for (const id of ['outcome-duration', 'outcome-cost']) {
+    const text = $(id).textContent;
+    if (text && text !== 'not reported yet') parts.push(text);
+  }
+  const line = $('header-outcome');
+  line.hidden = false;
+  line.textContent = parts.join(' · ');
+}
+
 function setEnded(endedReason: string | undefined): void {
   view.ended = true;
   for (const control of $('controls').querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input')) control.disabled = true;
   $('outcome').hidden = false;
   $('outcome-reason').textContent = endedReason ?? 'unknown';
   renderMeters({ speaking: [], levels: undefined } as unknown as Update);
+  renderHeaderOutcome();
 }
 
 async function showOutcome(callId: string, update: Update): Promise<void> {
   setEnded(update.endedReason);
   $('outcome-duration').textContent = clock(update.durationSeconds);
+  renderHeaderOutcome();
   // Vapi adds cost and summary shortly after the end: ask a few times.
   for (let attempt = 0; attempt < 4 && view.callId === callId; attempt++) {
     const call = await callTool('get_call', { callId, maxChars: 200 });
@@ -339,6 +353,7 @@ async function showOutcome(callId: string, update: Update): Promise<void> {
       $('outcome-summary').textContent = typeof data.summary === 'string' ? data.summary : 'none yet';
       const listening = data.listening as { audioPath?: string; transcriptPath?: string } | undefined;
       $('outcome-recording').textContent = listening?.audioPath ?? listening?.transcriptPath ?? 'not saved by this server';
+      renderHeaderOutcome();
       if (data.cost !== undefined && data.summary !== undefined) break;
     } else {
       sayFailure('Reading the outcome', call.failure);
