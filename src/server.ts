@@ -5,7 +5,9 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Dispatcher } from 'undici';
+import { consoleApp, MuteLedger } from './app/index.js';
 import type { Config } from './config.js';
+import { ConfirmationTokens } from './guard/confirmation-token.js';
 import { CallLimits, DialPolicy } from './guard/index.js';
 import { ListenerRegistry } from './live/registry.js';
 import { SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
@@ -59,7 +61,10 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     logger,
     redact: redactor.redact,
   });
-  const deps: ToolDeps = { config, rest, control, listeners, directory, policy, limits, logger };
+  const deps: ToolDeps = { config, rest, control, listeners, directory, policy, limits, logger, confirmations: new ConfirmationTokens() };
+  const mutes = new MuteLedger();
+  mutes.observe(control);
+  const liveConsole = consoleApp({ mutes });
 
   // A listener is how this server learns that a call ended: free its concurrency slot then.
   const offEnded = listeners.onChange((callId) => {
@@ -82,7 +87,8 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     signal: extra.signal,
     confirm: (message) => confirmWithElicitation(mcp, message),
   });
-  registerTools(mcp, deps, { contextFor, redact: redactor.redact });
+  registerTools(mcp, deps, { contextFor, redact: redactor.redact, extraTools: liveConsole.tools, metaFor: liveConsole.metaFor });
+  liveConsole.registerResource(mcp);
   const transcriptResource = registerTranscriptResource(mcp, deps, { redact: redactor.redact });
 
   // Nothing reaches the client before it has initialised; after that, the level it asked for (logging/setLevel)

@@ -21,6 +21,7 @@ const CONTRACT_TOOLS = [
   'set_mute',
   'transfer_call',
   'end_call',
+  'console_updates',
 ];
 
 let h: Harness;

@@ -1,11 +1,14 @@
 import type { ToolContext, ToolDeps } from './deps.js';
 import { ToolError } from './result.js';
 
-/** With VAPI_CONFIRM_CALLS on, nothing happens until the human says yes; a client that cannot ask fails closed. */
-export async function confirmWithHuman(deps: ToolDeps, context: ToolContext, question: string): Promise<void> {
+/**
+ * With VAPI_CONFIRM_CALLS on, nothing happens until the human says yes; a client that cannot ask fails closed,
+ * unless the request came with a valid confirmation token (the human confirmed a dry run's preview).
+ */
+export async function confirmWithHuman(deps: ToolDeps, context: ToolContext, question: string, options: { confirmedByToken?: boolean } = {}): Promise<void> {
   if (!deps.config.confirmCalls) return;
   const outcome = await context.confirm(question);
-  if (outcome === 'accepted') return;
+  if (outcome === 'accepted' || (outcome === 'unsupported' && options.confirmedByToken)) return;
   if (outcome === 'declined') {
     throw new ToolError({
       code: 'declined-by-user',

@@ -45,7 +45,12 @@ const input = {
   dryRun: z
     .boolean()
     .default(false)
-    .describe('Run every check and return the exact request without placing the call'),
+    .describe('Run every check and return the exact request, and a confirmationToken for it, without placing the call'),
+  confirmationToken: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('From a dry run of this exact request: places it once, as confirmed by the user who saw the preview (valid 5 minutes)'),
 };
 
 const output = {
@@ -67,6 +72,8 @@ const output = {
     })
     .optional()
     .describe('Dry run only: the request that would be sent'),
+  confirmationToken: z.string().optional().describe('Dry run only: pass back with the same request to place it once, after the user agreed'),
+  confirmationExpiresAt: z.string().optional(),
   note: z.string().optional(),
 };
 
@@ -91,17 +98,35 @@ export const createCallTool = defineTool({
     const body = buildRequestBody(deps, args, verdict.e164);
     await checkLimits(deps, context.signal);
 
+    const request = { method: 'POST', url: `${deps.config.baseUrl}/call`, body };
     if (args.dryRun) {
+      const confirmation = deps.confirmations.issue(request);
       return {
         status: 'dry-run',
         dryRun: true,
         destination,
-        request: { method: 'POST' as const, url: `${deps.config.baseUrl}/call`, body },
+        request: { ...request, method: 'POST' as const },
+        confirmationToken: confirmation.token,
+        confirmationExpiresAt: confirmation.expiresAt,
         note: 'Nothing was placed. Every check passed; call again without dryRun to place this call.',
       };
     }
 
-    await confirmWithHuman(deps, context, `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}?`);
+    if (args.confirmationToken !== undefined) {
+      const redeemed = deps.confirmations.redeem(args.confirmationToken, request);
+      if (!redeemed.ok) {
+        throw new ToolError({
+          code: redeemed.code,
+          reason: `${redeemed.reason} No call was placed.`,
+          suggestion: 'Run create_call with dryRun: true again, show the user the new preview, and pass its token only once they agree.',
+          retryable: false,
+        });
+      }
+    }
+    // A client that can ask still asks; the token stands in for the question only where it cannot.
+    await confirmWithHuman(deps, context, `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}?`, {
+      confirmedByToken: args.confirmationToken !== undefined,
+    });
 
     const reservation = await reserveSlot(deps, context.signal);
     const call = await placeCall(deps, body, verdict.e164, reservation, context.signal);

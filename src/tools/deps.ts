@@ -1,5 +1,6 @@
 /** Everything a tool handler may use. Built once per server by createServer. */
 import type { Config } from '../config.js';
+import type { ConfirmationTokens } from '../guard/confirmation-token.js';
 import type { DialPolicy, CallLimits } from '../guard/index.js';
 import type { ListenerRegistry } from '../live/registry.js';
 import type { Logger } from '../log.js';
@@ -15,6 +16,8 @@ export interface ToolDeps {
   directory: CallDirectory;
   policy: DialPolicy;
   limits: CallLimits;
+  /** Tokens a dry run issues and create_call redeems once (the human confirmed that exact request). */
+  confirmations: ConfirmationTokens;
   logger: Logger;
 }
 

@@ -44,12 +44,17 @@ export interface RegisterToolsOptions {
   /** Builds the SDK-free per-call context from the SDK's request extra. */
   contextFor(extra: { signal: AbortSignal }): ToolContext;
   redact(text: string): string;
+  /** Tools registered after the catalog (the console's app-only tool). */
+  extraTools?: readonly ToolDefinition[];
+  /** `_meta` for a tool's listing (MCP Apps links). */
+  metaFor?(toolName: string): Record<string, unknown> | undefined;
 }
 
 export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterToolsOptions): void {
-  const tools = toolsFor({ readOnly: deps.config.readOnly });
+  const tools = [...toolsFor({ readOnly: deps.config.readOnly }), ...(options.extraTools ?? [])];
   envelopeSdkFailures(mcp, tools.map((t) => t.name), deps.config.simulated, options.redact);
   for (const tool of tools) {
+    const meta = options.metaFor?.(tool.name);
     const outputSchema = z.object({
       ...tool.output,
       simulated: z.boolean().optional().describe('Present and true when the server talks to the built-in Vapi simulator, not real Vapi'),
@@ -63,6 +68,7 @@ export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterT
         inputSchema: listedInput(input),
         outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
+        ...(meta ? { _meta: meta } : {}),
       },
       (async (args: unknown, extra: { signal: AbortSignal }) => {
         try {
