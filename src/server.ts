@@ -6,6 +6,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Dispatcher } from 'undici';
 import { consoleApp, MuteLedger } from './app/index.js';
+import type { Levels } from './app/console-updates.js';
+import type { CallListener } from './live/listener.js';
 import type { Config } from './config.js';
 import { ConfirmationTokens } from './guard/confirmation-token.js';
 import { CallLimits, DialPolicy } from './guard/index.js';
@@ -64,7 +66,7 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
   const deps: ToolDeps = { config, rest, control, listeners, directory, policy, limits, logger, confirmations: new ConfirmationTokens() };
   const mutes = new MuteLedger();
   mutes.observe(control);
-  const liveConsole = consoleApp({ mutes });
+  const liveConsole = consoleApp({ mutes, levels: levelsFromAnalysis });
 
   // A listener is how this server learns that a call ended: free its concurrency slot then.
   const offEnded = listeners.onChange((callId) => {
@@ -168,4 +170,14 @@ function instructions(config: Config, policy: string): string {
   if (config.confirmCalls) lines.push('The user is asked to confirm each call and hang-up.');
   if (config.simulated) lines.push('SIMULATED: this server talks to a built-in Vapi simulator; no real phone calls are made.');
   return lines.join('\n');
+}
+
+/** The console's meters: the analyzer's per-party levels while it measures a stereo stream. */
+function levelsFromAnalysis(listener: CallListener): Levels | undefined {
+  const { levels, talking } = listener.analysis.metrics();
+  if (!levels.customer || !levels.assistant) return undefined;
+  return {
+    customer: { rmsDbfs: levels.customer.rmsDbfs, speaking: talking.customer },
+    assistant: { rmsDbfs: levels.assistant.rmsDbfs, speaking: talking.assistant },
+  };
 }
