@@ -162,21 +162,23 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     expect(await frame.locator('#transcript li.caller .who').first().textContent()).toBe('Caller said:');
     expect(await frame.locator('#call-number').textContent()).toBe(VALID_NUMBER);
 
-    // Who is talking: no audio levels yet, so the meters follow speech events; each party is seen speaking alone.
+    // Who is talking: the meters follow each party's measured level; the speaking party's meter is up while the
+    // other's stays low.
     const seen = { customer: false, assistant: false };
     await until(
       async () => {
         const state = (await frame.evaluate(
-          `({ customer: document.getElementById('meter-customer').dataset.speaking === 'true', assistant: document.getElementById('meter-assistant').dataset.speaking === 'true' })`,
-        )) as { customer: boolean; assistant: boolean };
-        if (state.customer && !state.assistant) seen.customer = true;
-        if (state.assistant && !state.customer) seen.assistant = true;
+          `Object.fromEntries(['customer', 'assistant'].map((role) => { const m = document.getElementById('meter-' + role); return [role, { speaking: m.dataset.speaking === 'true', level: Number(m.dataset.level) }]; }))`,
+        )) as Record<'customer' | 'assistant', { speaking: boolean; level: number }>;
+        const { customer, assistant } = state;
+        if (customer.speaking && !assistant.speaking && customer.level > 50 && assistant.level < 25) seen.customer = true;
+        if (assistant.speaking && !customer.speaking && assistant.level > 50 && customer.level < 25) seen.assistant = true;
         return seen.customer && seen.assistant;
       },
       30_000,
-      'each party to be shown speaking while the other is quiet',
+      'each party\'s meter up while it speaks alone, the other\'s low',
     );
-    expect(await frame.locator('#meter-note').textContent()).toContain('not measured');
+    expect(await frame.locator('#meter-note').textContent()).toBe('');
 
     // Screenshots for the README, in the host's light theme and then its dark one.
     const shotDir = process.env.UPDATE_SCREENSHOT === '1' ? path.join(ROOT, 'docs') : tmpdir();

@@ -99,7 +99,9 @@ describe('console_updates', () => {
     expect(first.lines.length).toBeGreaterThanOrEqual(2);
     expect(first.lines.map((l) => l.seq)).toEqual(first.lines.map((_, i) => i + 1));
     expect(first.connection).toBe('connected');
-    expect(first.levels).toBeUndefined();
+    // Stereo audio: each party's measured level, digital silence (-96 dBFS) at the most quiet.
+    expect(first.levels?.customer.rmsDbfs).toBeGreaterThanOrEqual(-96);
+    expect(first.levels?.assistant.rmsDbfs).toBeGreaterThanOrEqual(-96);
 
     // With the cursor and etag it waits; the next line or state change answers it.
     const next = await h.ok<Update>('console_updates', { callId, sinceSeq: first.nextSeq, etag: first.etag, waitSeconds: 20 });

@@ -56,10 +56,14 @@ describe('hostile arguments', () => {
     let errors = 0;
     let successes = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...names), toolArgs, fc.boolean(), async (name, args, onlyTheToolsKeys) => {
-        // Unknown keys are refused outright, so half the runs keep only the tool's own keys to reach deeper.
-        const own = new Set(Object.keys(tools.find((t) => t.name === name)!.inputSchema.properties ?? {}));
-        const sent = onlyTheToolsKeys ? Object.fromEntries(Object.entries(args as object).filter(([k]) => own.has(k))) : args;
+      fc.asyncProperty(fc.constantFrom(...names), toolArgs, fc.constantFrom('all', 'own', 'valid-only'), async (name, args, keys) => {
+        // Unknown keys are refused outright, so a third of the runs keep only the tool's own keys to reach deeper,
+        // and a third keep only the own keys whose hostile values still pass the tool's schema, to reach the handlers.
+        const tool = tools.find((t) => t.name === name)!;
+        const own = new Set(Object.keys(tool.inputSchema.properties ?? {}));
+        const ownArgs = Object.entries(args as object).filter(([k]) => own.has(k));
+        const sent =
+          keys === 'all' ? args : Object.fromEntries(keys === 'own' ? ownArgs : ownArgs.filter(([k, v]) => fitsSchema(tool.inputSchema.properties?.[k], v)));
         const result = await h.client.callTool({ name, arguments: sent as Record<string, unknown> });
         if (result.isError) {
           errors++;
@@ -81,3 +85,23 @@ describe('hostile arguments', () => {
     expect(successes).toBeGreaterThan(0);
   }, 120_000);
 });
+
+/** A rough check of one value against its JSON Schema property (type and enum), enough to let hostile values through. */
+function fitsSchema(property: unknown, value: unknown): boolean {
+  const schema = property as { type?: string; enum?: unknown[] } | undefined;
+  if (!schema) return false;
+  if (schema.enum) return schema.enum.includes(value);
+  switch (schema.type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+    case 'integer':
+      return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    default:
+      return false;
+  }
+}

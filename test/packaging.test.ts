@@ -19,7 +19,7 @@ afterAll(async () => {
 describe('npm pack', () => {
   it('builds and packs the server, its README and example config, and nothing from tests or benchmarks', async () => {
     copy = await mkdtemp(join(tmpdir(), 'vapi-call-mcp-pack-'));
-    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'README.md', 'mcp.json.example', 'test', 'bench']) {
+    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'src', 'README.md', 'mcp.json.example', 'test', 'bench']) {
       await cp(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
     await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
@@ -30,7 +30,7 @@ describe('npm pack', () => {
     const paths = [...files.keys()];
 
     expect(files.get('dist/index.js')! & 0o111).toBe(0o111);
-    for (const needed of ['package.json', 'README.md', 'mcp.json.example', 'dist/server.js', 'dist/server.d.ts', 'dist/sim/index.js']) {
+    for (const needed of ['package.json', 'README.md', 'mcp.json.example', 'dist/server.js', 'dist/server.d.ts', 'dist/sim/index.js', 'dist/app/console.html']) {
       expect(paths).toContain(needed);
     }
     expect(paths.filter((p) => /^(test|bench|src)\//.test(p) || p.endsWith('.test.js'))).toEqual([]);
