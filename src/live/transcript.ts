@@ -9,7 +9,7 @@
  * - `linesSince(cursor)` pages through lines with a cursor that never skips or repeats a line, and reports
  *   lines that fell out of memory between two reads.
  */
-import { inertLine } from '../call-text.js';
+import { inertLine } from '../core/call-text.js';
 import type { ListenEvent } from '../vapi/schemas.js';
 
 export type SpeakerRole = 'customer' | 'assistant';

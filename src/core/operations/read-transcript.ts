@@ -2,7 +2,7 @@
  * readTranscript: final lines since a cursor (no gaps, no repeats) plus what is being said now, waiting up to a
  * bound for news; Vapi's record for a call that ended before anyone listened.
  */
-import { CALL_CONTENT_NOTICE, inertLine } from '../../call-text.js';
+import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import type { AudioMetrics } from '../../live/audio-analysis.js';
 import type { CallListener } from '../../live/listener.js';
 import { cutText, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
