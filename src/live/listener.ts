@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { VapiError } from '../vapi/errors.js';
 import { openListenSocket, type ListenSocket, type ListenSocketOptions } from '../vapi/listen.js';
-import { TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
+import { PRE_ANSWER_STATUSES, TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
 import type { DiskRetryOptions, OpenFile } from './disk.js';
 import { CallAudioAnalyzer, type AudioMetrics } from './audio-analysis.js';
 import { CallRecording } from './recording.js';
@@ -110,7 +110,6 @@ export interface ListenerState {
 
 const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 5000 };
 const DEFAULT_PRE_ANSWER_WAIT_MS = 10 * 60_000;
-const PRE_ANSWER_STATUSES: ReadonlySet<string> = new Set(['scheduled', 'queued', 'ringing']);
 /** Malformed frames recorded in the JSONL; later ones are only counted. */
 const MAX_MALFORMED_RECORDS = 100;
 
