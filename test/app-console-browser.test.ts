@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_URI } from '../src/app/index.js';
+import { CONSOLE_URI } from '../src/mcp/app/index.js';
 import type { ScriptTurn } from '../src/sim/index.js';
 import { follow, startHarness, until, VALID_NUMBER, type Harness } from './helpers/harness.js';
 
@@ -251,7 +251,7 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     expect(posts()).toHaveLength(1);
     expect((posts()[0].body as { assistantOverrides: { firstMessage: string } }).assistantOverrides.firstMessage).toBe('Hello from the console');
     expect(await frame.locator('#preview').isHidden()).toBe(true);
-    const callId = harness.server.listeners.list()[0].callId;
+    const callId = harness.server.core.listeners.list()[0].callId;
 
     // Transfer: a refused destination shows the tool's reason and suggestion in words; nothing is sent.
     await frame.locator('#transfer-to').fill('+19005551234');

@@ -5,7 +5,7 @@
  * Vapi's REST API, the scripted listen server for the call's listen socket, and the SDK client drives the server.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RESOURCE_MAX_CHARS } from '../src/resources/transcript.js';
+import { RESOURCE_MAX_CHARS } from '../src/mcp/resources/transcript.js';
 import { startHarness, until, type Harness } from './helpers/harness.js';
 import { SAMPLE_CALL_ID, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
 import { startScriptedServer } from './helpers/scripted-http.js';
@@ -89,7 +89,7 @@ describe('a Vapi that answers too much', () => {
     await conn.json({ type: 'transcript', role: 'assistant', transcriptType: 'partial', transcript: huge });
     await conn.json({ type: 'transcript', role: 'assistant', transcriptType: 'final', transcript: 'Noted.' });
     await conn.json({ type: 'transcript', role: 'assistant', transcriptType: 'partial', transcript: huge });
-    await until(() => (h!.server.listeners.get(CALL_ID)?.transcript.nextSeq === 3 ? true : undefined));
+    await until(() => (h!.server.core.listeners.get(CALL_ID)?.transcript.nextSeq === 3 ? true : undefined));
 
     for (const maxChars of [200, 20_000]) {
       const read = await h.ok<any>('read_transcript', { callId: CALL_ID, maxChars });

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { assistantOverridesSchema, inlineAssistantSchema, variableValuesSchema } from './assistant-config.js';
+import { defineTool } from './define.js';
+import { jsonLimited } from './fields.js';
+import { callSummarySchema, listeningShape, monitorAvailabilitySchema } from './shapes.js';
+
+const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rings and a Vapi AI assistant talks to the person who answers. It costs money and reaches a real human.
+- If the user has not clearly asked for this exact call, first call with dryRun: true, show the user the number and assistant, and place the call only after they approve.
+- Returns at once with callId (status queued); the call then rings and is answered. Live listening starts immediately (listen: true), so follow the conversation with read_transcript (pass nextSeq back as sinceSeq, waitSeconds to wait for news) or the resource vapi://calls/{callId}/transcript. Audio and events are saved to disk.
+- Steer it with inject_say (assistant says your words now) or add_message; hang up with end_call.
+- customer.number must be E.164 (+ and country code, e.g. +14155552671). Emergency, short-code and premium-rate numbers are always refused; the operator may restrict numbers, countries and how many calls run at once or per hour.
+- assistantId and phoneNumberId default to the server's configured ones.
+- Every refusal says whether retrying can help; never retry a refused number with small edits.`;
+
+const customerSchema = z.strictObject({
+  number: z.string().max(64).describe('Number to call in E.164 form: + then country code and number, e.g. +14155552671'),
+  name: z.string().max(40).optional().describe('Name of the person, available to the assistant'),
+  extension: z.string().max(10).optional().describe('Extension to dial after connecting'),
+});
+
+const input = {
+  customer: customerSchema.describe('Who to call'),
+  assistantId: z.string().max(100).optional().describe('Vapi assistant to run the call; defaults to VAPI_ASSISTANT_ID'),
+  assistant: jsonLimited(inlineAssistantSchema, 100_000).optional(),
+  assistantOverrides: jsonLimited(assistantOverridesSchema, 100_000).optional(),
+  phoneNumberId: z.string().max(100).optional().describe('Vapi phone number to call from; defaults to VAPI_PHONE_NUMBER_ID'),
+  firstMessage: z.string().max(1000).optional().describe('What the assistant says first when the call is answered'),
+  variableValues: jsonLimited(variableValuesSchema, 20_000).optional(),
+  name: z.string().max(40).optional().describe('A label for the call, shown in list_calls'),
+  scheduledAt: z.string().max(40).optional().describe('ISO 8601 time to place the call later instead of now'),
+  listen: z.boolean().default(true).describe('Start live listening at once (transcript and audio saved); false places the call without listening'),
+  monitor: z
+    .boolean()
+    .default(true)
+    .describe('Ask Vapi to enable live listen and control for this call; false leaves the assistant\'s own monitorPlan in charge'),
+  dryRun: z
+    .boolean()
+    .default(false)
+    .describe('Run every check and return the exact request, and a confirmationToken for it, without placing the call'),
+  confirmationToken: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('From a dry run of this exact request: places it once, as confirmed by the user who saw the preview (valid 5 minutes)'),
+};
+
+const output = {
+  callId: z.string().optional().describe('Id of the placed call; absent on a dry run'),
+  status: z.string().describe('Vapi call status, or "dry-run"'),
+  dryRun: z.boolean(),
+  destination: z.object({ e164: z.string(), country: z.string().optional() }),
+  call: callSummarySchema.optional(),
+  monitor: monitorAvailabilitySchema.optional(),
+  transcriptUri: z.string().optional(),
+  listening: z.object(listeningShape).optional(),
+  request: z
+    .object({
+      method: z.literal('POST'),
+      url: z.string(),
+      body: z
+        .record(z.string(), z.unknown())
+        .describe('The exact JSON body of POST /call (Vapi CreateCallDTO): customer, phoneNumberId, assistantId or assistant, assistantOverrides, name, schedulePlan'),
+    })
+    .optional()
+    .describe('Dry run only: the request that would be sent'),
+  confirmationToken: z.string().optional().describe('Dry run only: pass back with the same request to place it once, after the user agreed'),
+  confirmationExpiresAt: z.string().optional(),
+  note: z.string().optional(),
+};
+
+export const createCallTool = defineTool({
+  name: 'create_call',
+  title: 'Place a phone call',
+  description: DESCRIPTION,
+  input,
+  output,
+  // Not destructive (it changes nothing that exists) but not idempotent: every call places another call.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  changesCalls: true,
+  run: (core, args, context) => core.placeCall(args, context),
+});
