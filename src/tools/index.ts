@@ -12,6 +12,7 @@ import { addMessageTool } from './add-message.js';
 import { listedInput, nearestName, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';
 import type { ToolDefinition } from './define.js';
+import { endAllCallsTool } from './end-all-calls.js';
 import { endCallTool } from './end-call.js';
 import { getCallTool } from './get-call.js';
 import { injectSayTool } from './inject-say.js';
@@ -35,6 +36,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   setMuteTool,
   transferCallTool,
   endCallTool,
+  endAllCallsTool,
 ] as unknown as ToolDefinition[];
 
 export function toolsFor(options: { readOnly: boolean }): ToolDefinition[] {
