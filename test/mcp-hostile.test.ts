@@ -132,7 +132,7 @@ describe('a Vapi that answers POST /call badly', () => {
   };
   const fakeVapi = async (...replies: ((res: ServerResponse) => void)[]) => {
     const fake = await startScriptedServer(...replies);
-    h = await startHarness({ config: { baseUrl: fake.url }, env: { VAPI_MAX_CONCURRENT_CALLS: '1' } });
+    h = await startHarness({ config: { baseUrl: fake.url }, env: { VAPI_MAX_CONCURRENT_CALLS: '1' }, core: { placementLookup: { delayMs: 20 } } });
     return fake;
   };
   const place = () => h.callTool('create_call', { customer: { number: VALID_NUMBER }, listen: false });

@@ -395,6 +395,11 @@ async function postCall(
     }
     const lost = err.kind === 'invalid-response' ? 'its answer could not be read' : `its answer was lost (${err.message})`;
     const check = await findCallByIdempotencyKey(parts.rest, key, { requestStartedAt, signal, ...parts.placements.lookup });
+    if (err.kind === 'invalid-response' && check.outcome !== 'placed') {
+      // A success status with an unreadable body: placed, whatever the listing says.
+      reservation.untracked();
+      throw placedButUnreadable(e164, lost);
+    }
     if (check.outcome === 'not-placed') {
       reservation.release();
       throw new CallError({
@@ -411,7 +416,8 @@ async function postCall(
         code: 'outcome-unknown',
         reason: `Placing a call to ${e164}: ${lost}, and ${check.reason.charAt(0).toLowerCase()}${check.reason.slice(1)} A phone may be ringing.`,
         suggestion: retryWithKey(key),
-        retryable: true,
+        // Not a blind retry: only one with this same key is safe.
+        retryable: false,
       });
     }
     call = check.call;
@@ -438,7 +444,7 @@ function stillUnknown(key: string, why: string): CallError {
     code: 'outcome-unknown',
     reason: `An earlier attempt with idempotency key ${key} may have placed a call, and ${why.charAt(0).toLowerCase()}${why.slice(1)}`,
     suggestion: retryWithKey(key),
-    retryable: true,
+    retryable: false,
   });
 }
 
