@@ -239,3 +239,46 @@ describe('exactly-once dialing (idempotencyKey)', () => {
     expect(postedBodies().map((b) => b.assistantOverrides.metadata.idempotencyKey)).toEqual([first.idempotencyKey, second.idempotencyKey]);
   });
 });
+
+describe('read_transcripts: several calls at once', () => {
+  it('returns each call from its own cursor, no gaps, no repeats, and returns early when one ends', async () => {
+    h = await startHarness({ sim: { hangupAfterScript: false } });
+    const a = await h.ok<Placed>('create_call', { customer: { number: VALID_NUMBER } });
+    const b = await h.ok<Placed>('create_call', { customer: { number: '+14155550123' } });
+    const cursors: Record<string, number> = { [a.callId]: 0, [b.callId]: 0 };
+    const seen: Record<string, number[]> = { [a.callId]: [], [b.callId]: [] };
+    const read = (waitSeconds = 20) =>
+      h!.ok<{ calls: { callId: string; lines: { seq: number }[]; nextSeq: number; ended: boolean; status: string }[] }>('read_transcripts', {
+        calls: Object.entries(cursors).map(([callId, sinceSeq]) => ({ callId, sinceSeq })),
+        waitSeconds,
+      });
+    await until(async () => {
+      const result = await read();
+      for (const call of result.calls) {
+        seen[call.callId].push(...call.lines.map((l) => l.seq));
+        cursors[call.callId] = call.nextSeq;
+      }
+      return seen[a.callId].length >= 3 && seen[b.callId].length >= 3;
+    }, 30_000, 'three lines on each call');
+    for (const seqs of Object.values(seen)) expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+
+    const confirmEnd = h.ok('end_call', { callId: a.callId });
+    let ended = false;
+    // Each read may wait 50 s, yet returns as soon as either call has news: a line on b, or a's end.
+    await until(async () => {
+      const started = Date.now();
+      const result = await read(50);
+      expect(Date.now() - started).toBeLessThan(25_000);
+      for (const call of result.calls) cursors[call.callId] = call.nextSeq;
+      ended = result.calls.find((c) => c.callId === a.callId)!.ended;
+      return ended || undefined;
+    }, 40_000, 'call a to end');
+    await confirmEnd;
+    expect(ended).toBe(true);
+
+    const tooMany = await h.callTool('read_transcripts', { calls: Array.from({ length: 11 }, () => ({ callId: a.callId })) });
+    expect(tooMany.isError).toBe(true);
+    const repeated = await h.err('read_transcripts', { calls: [{ callId: a.callId }, { callId: a.callId }] });
+    expect(repeated.code).toBe('invalid-calls');
+  });
+});

@@ -27,6 +27,7 @@ import { listen, type ListenRequest, type ListenResult } from './operations/list
 import { liveUpdate, type LiveUpdate, type LiveUpdateRequest } from './operations/live-update.js';
 import { placeCall, type PlaceCallRequest, type PlaceCallResult } from './operations/place-call.js';
 import { readTranscript, type ReadTranscriptRequest, type TranscriptRead } from './operations/read-transcript.js';
+import { readTranscripts, type ReadTranscriptsRequest, type TranscriptReads } from './operations/read-transcripts.js';
 import { stopListening, type StopListeningResult } from './operations/stop-listening.js';
 import { transcriptText } from './operations/transcript-text.js';
 import type { CoreParts, OperationContext } from './parts.js';
@@ -152,6 +153,11 @@ export class CallCore {
 
   readTranscript(callId: string, request: ReadTranscriptRequest = {}, context: OperationContext = NO_CANCEL): Promise<TranscriptRead> {
     return readTranscript(this.parts, callId, request, context);
+  }
+
+  /** Several calls at once, each from its own cursor, waiting until any has news. */
+  readTranscripts(request: ReadTranscriptsRequest, context: OperationContext = NO_CANCEL): Promise<TranscriptReads> {
+    return readTranscripts(this.parts, request, context);
   }
 
   /** What changed in a call since a view's cursor, waiting briefly for news (live console, terminal watch). */

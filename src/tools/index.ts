@@ -19,6 +19,7 @@ import { injectSayTool } from './inject-say.js';
 import { listCallsTool } from './list-calls.js';
 import { listenCallTool } from './listen-call.js';
 import { readTranscriptTool } from './read-transcript.js';
+import { readTranscriptsTool } from './read-transcripts.js';
 import { setMuteTool } from './set-mute.js';
 import { stopListeningTool } from './stop-listening.js';
 import { transferCallTool } from './transfer-call.js';
@@ -30,6 +31,7 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   getCallTool,
   listenCallTool,
   readTranscriptTool,
+  readTranscriptsTool,
   stopListeningTool,
   injectSayTool,
   addMessageTool,
