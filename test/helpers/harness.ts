@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { StderrLogger } from '../../src/log.js';
 import { Redactor } from '../../src/redact.js';
-import { createCallCore, createServer, type CallCoreOptions, type VapiCallServer } from '../../src/server.js';
+import { createCallCore, type CallCoreOptions } from '../../src/core/call-core.js';
+import { createServer, type VapiCallServer } from '../../src/mcp/server.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 
 export const VALID_NUMBER = '+14155552671';
