@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS } from '../core/operations/read-transcript.js';
-import { MAX_CALLS_PER_READ } from '../core/operations/read-transcripts.js';
+import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS } from '../../core/operations/read-transcript.js';
+import { MAX_CALLS_PER_READ } from '../../core/operations/read-transcripts.js';
 import { defineTool } from './define.js';
 import { callIdField } from './fields.js';
 import { transcriptReadOutput } from './read-transcript.js';
