@@ -333,6 +333,6 @@ describe('read-only mode', () => {
   it('exposes only tools that cannot change a call', async () => {
     h = await startHarness({ config: { readOnly: true } });
     const { tools } = await h.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['console_updates', 'get_call', 'list_calls', 'listen_call', 'read_transcript', 'stop_listening']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['console_updates', 'get_call', 'list_calls', 'listen_call', 'read_transcript', 'read_transcripts', 'stop_listening']);
   });
 });

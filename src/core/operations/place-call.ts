@@ -110,7 +110,7 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
   }
 
   const confirmation = await confirmChange(parts, context, {
-    question: `Place a phone call to ${preview.number.international}${args.customer.name ? ` (${args.customer.name})` : ''}?`,
+    question: `Place a phone call to ${verdict.e164}${args.customer.name ? ` (${args.customer.name})` : ''}? ${preview.summary}`,
     request,
     token: args.confirmationToken,
     retry: 'Run create_call without the token (or with dryRun: true) to get a new preview, show it to the user, and pass its token only once they agree.',
