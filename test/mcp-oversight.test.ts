@@ -230,6 +230,15 @@ describe('exactly-once dialing (idempotencyKey)', () => {
     expect(posts()).toHaveLength(1);
   });
 
+  it('places one call when the same key arrives several times at once', async () => {
+    h = await startHarness();
+    const args = { customer: { number: VALID_NUMBER }, listen: false, idempotencyKey: 'same-moment' };
+    const results = await Promise.all([1, 2, 3].map(() => h!.ok<Placed>('create_call', args)));
+    expect(new Set(results.map((r) => r.callId)).size).toBe(1);
+    expect(results.filter((r) => r.alreadyPlaced)).toHaveLength(2);
+    expect(posts()).toHaveLength(1);
+  });
+
   it('generates a key when none is given, and a new request gets a new key', async () => {
     h = await startHarness();
     const first = await h.ok<Placed>('create_call', { customer: { number: VALID_NUMBER }, listen: false });
