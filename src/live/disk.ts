@@ -148,6 +148,20 @@ export class DiskWriteQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Runs the last steps on the file (sync, header), then closes it; a failure of either stops the writer. */
+  async closeFile(fh: FileHandle, lastSteps: () => Promise<void>): Promise<void> {
+    try {
+      await lastSteps();
+    } catch (err) {
+      this.fail(asError(err));
+    }
+    try {
+      await fh.close();
+    } catch (err) {
+      this.fail(asError(err));
+    }
+  }
+
   fail(error: Error): void {
     if (this.error) return;
     clearTimeout(this.retryTimer);

@@ -121,17 +121,7 @@ export class JsonlWriter {
     await this.writes.idle();
     const fh = this.fh;
     this.fh = undefined;
-    if (!fh) return;
-    try {
-      await fh.sync();
-    } catch (err) {
-      this.writes.fail(asError(err));
-    }
-    try {
-      await fh.close();
-    } catch (err) {
-      this.writes.fail(asError(err));
-    }
+    if (fh) await this.writes.closeFile(fh, () => fh.sync());
   }
 
   private async openFile(): Promise<void> {

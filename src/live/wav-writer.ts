@@ -264,19 +264,12 @@ export class WavWriter {
         this.writes.fail(asError(err));
       }
     }
-    try {
+    await this.writes.closeFile(fh, async () => {
       // A failed batch may have left part of itself on disk: cut the file back to what the header will say.
       if (this.error) await fh.truncate(WAV_HEADER_BYTES + this.bytesWritten);
       await this.patchHeader();
       await fh.sync();
-    } catch (err) {
-      this.writes.fail(asError(err));
-    }
-    try {
-      await fh.close();
-    } catch (err) {
-      this.writes.fail(asError(err));
-    }
+    });
     this.fh = undefined;
   }
 
