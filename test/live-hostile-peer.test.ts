@@ -15,7 +15,8 @@ import { Redactor } from '../src/redact.js';
 import { listeningView } from '../src/core/views/listening.js';
 import type { Call } from '../src/vapi/schemas.js';
 import { until } from './helpers/harness.js';
-import { SAMPLE_CALL_ID, parseWav, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
+import { SAMPLE_CALL_ID, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
+import { parseWav } from './helpers/wav.js';
 
 const CALL_ID = SAMPLE_CALL_ID;
 const API_KEY = 'sk-live-private-key-0123456789';

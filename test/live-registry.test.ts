@@ -7,7 +7,8 @@ import type { ListenSocketOptions } from '../src/vapi/listen.js';
 import { openListenSocket } from '../src/vapi/listen.js';
 import { ListenerRegistry } from '../src/live/registry.js';
 import { silentLogger } from '../src/log.js';
-import { SAMPLE_CALL_ID, parseWav, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
+import { SAMPLE_CALL_ID, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
+import { parseWav } from './helpers/wav.js';
 
 let server: ScriptedListenServer;
 let dir: string;

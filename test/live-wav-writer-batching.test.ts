@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WAV_HEADER_BYTES, WavWriter } from '../src/live/wav-writer.js';
-import { parseWav, patternBytes } from './helpers/listen-server.js';
+import { patternBytes } from './helpers/listen-server.js';
+import { parseWav } from './helpers/wav.js';
 
 const FRAME = 1280;
 let dir: string;
@@ -78,9 +79,7 @@ describe('WavWriter batching', () => {
     const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { flushIntervalMs: 60_000 });
     writer.write(patternBytes(FRAME));
     expect(writer.bytesWritten).toBe(0);
-    const started = Date.now();
-    await writer.close();
-    expect(Date.now() - started).toBeLessThan(5000);
+    await writer.close(); // waiting out the 60 s flush interval would run into the test's timeout
     const wav = parseWav(await readFile(file));
     expect(wav.dataSize).toBe(FRAME);
     expect(wav.data.equals(patternBytes(FRAME))).toBe(true);

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WAV_HEADER_BYTES, WavWriter, type AudioGap } from '../src/live/wav-writer.js';
 import { fullDisk } from './helpers/full-disk.js';
 import { until } from './helpers/harness.js';
-import { frameSizes, parseWav, patternBytes, settledHeapBytes } from './helpers/listen-server.js';
+import { frameSizes, patternBytes, settledHeapBytes } from './helpers/listen-server.js';
+import { parseWav } from './helpers/wav.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -221,7 +222,8 @@ describe('WavWriter', () => {
     const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { maxPendingBytes: 64 * 1024, onError });
     const big = patternBytes(1024 * 1024);
     writer.write(patternBytes(640));
-    await until(() => writer.pendingBytes === 0 || undefined);
+    // Written, not only taken from the queue: the big frame then starts a write of its own at once.
+    await until(() => writer.bytesWritten === 640 || undefined);
     writer.write(big);
     for (let i = 0; i < 50; i++) writer.write(patternBytes(640, 640 * (i + 1)));
     await writer.close();

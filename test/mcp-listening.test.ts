@@ -45,19 +45,16 @@ describe('read_transcript', () => {
     const greeted = await follow(h, callId, (_r, lines) => lines.length >= 2);
 
     // Nothing more will be said: the wait runs to its deadline.
-    let started = Date.now();
+    const started = Date.now();
     const quiet = await h.ok<TranscriptRead>('read_transcript', { callId, sinceSeq: greeted.last.nextSeq, waitSeconds: 0.4 });
     const quietMs = Date.now() - started;
     expect(quiet.lines).toEqual([]);
     expect(quietMs).toBeGreaterThanOrEqual(380);
-    expect(quietMs).toBeLessThan(3000);
 
     // News (the assistant speaks injected words) ends a long wait early.
-    started = Date.now();
     const pending = h.ok<TranscriptRead>('read_transcript', { callId, sinceSeq: greeted.last.nextSeq, waitSeconds: 30 });
     await h.ok('inject_say', { callId, content: 'Are you still there?' });
-    const news = await pending;
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const news = await pending; // a wait that ran its 30 s would run into the test's timeout
     expect(news.lines.length > 0 || news.partials.length > 0 || news.status !== greeted.last.status).toBe(true);
   });
 
@@ -66,13 +63,11 @@ describe('read_transcript', () => {
     const callId = await place();
     await follow(h, callId, (read) => read.status === 'in-progress');
     const controller = new AbortController();
-    const started = Date.now();
     const call = h.client.callTool({ name: 'read_transcript', arguments: { callId, sinceSeq: 99, waitSeconds: 45 } }, undefined, {
       signal: controller.signal,
     });
     setTimeout(() => controller.abort(), 100);
-    await expect(call).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(call).rejects.toThrow(); // a wait that ran its 45 s would run into the test's timeout
   });
 
   it("returns Vapi's record for a call that ended before anyone listened", async () => {
@@ -151,7 +146,7 @@ describe('audio on disk', () => {
     expect(state.listening).toBe(false);
     const wav = readWav(state.audioPath!);
     expect(wav).toMatchObject({ sampleRate: 16000, channels: 2, bitsPerSample: 16, dataIsLast: true });
-    expect(wav.dataBytes).toBe(h.sim.audioBytesSent(callId));
+    expect(wav.dataSize).toBe(h.sim.audioBytesSent(callId));
     expect(state.audioBytes).toBe(h.sim.audioBytesSent(callId));
   });
 
@@ -165,8 +160,8 @@ describe('audio on disk', () => {
     );
     expect(stopped.listening.active).toBe(false);
     const wav = readWav(stopped.listening.audioPath);
-    expect(wav.dataBytes).toBe(Math.ceil(stopped.listening.audioBytes / 4) * 4); // a partial last block is zero-padded
-    expect(stopped.listening.durationSeconds).toBeCloseTo(wav.dataBytes / 64000, 1);
+    expect(wav.dataSize).toBe(Math.ceil(stopped.listening.audioBytes / 4) * 4); // a partial last block is zero-padded
+    expect(stopped.listening.durationSeconds).toBeCloseTo(wav.dataSize / 64000, 1);
     expect(h.sim.getCall(callId)!.status).toBe('in-progress');
     const again = await h.err('stop_listening', { callId: '7420f27a-0000-4000-8000-000000000009' });
     expect(again.code).toBe('not-listening');
@@ -179,7 +174,7 @@ describe('audio on disk', () => {
     for (const id of ids) {
       const listener = h.server.core.listeners.get(id)!;
       await listener.whenEnded();
-      expect(readWav(listener.state().audioPath!).dataBytes).toBe(h.sim.audioBytesSent(id));
+      expect(readWav(listener.state().audioPath!).dataSize).toBe(h.sim.audioBytesSent(id));
     }
     // Asking again for a listened call returns the same listener.
     const again = await h.ok<{ listening: { audioPath: string } }>('listen_call', { callId: ids[0] });

@@ -85,7 +85,7 @@ async function liveCall(sim: Simulator, body: object = CALL_BODY): Promise<{ cal
   return { call, listener };
 }
 
-const until = (check: () => void) => vi.waitFor(check, { timeout: 8000, interval: 5 });
+const until = (check: () => void) => vi.waitFor(check, { timeout: 15_000, interval: 5 });
 
 describe('control: say', () => {
   it('makes the assistant speak the content (and the legacy message field)', async () => {

@@ -5,25 +5,13 @@ import {
   ASSISTANT_TONE_HZ,
   CUSTOMER_TONE_HZ,
   TONE_PEAK_AMPLITUDE,
-  type ScriptTurn,
   type Simulator,
-  type SimulatorOptions,
 } from '../src/sim/index.js';
-import { postCall, simulatorPool } from './helpers/sim.js';
+import { channel, frequency, peak, rms, speechWindows } from './helpers/audio.js';
+import { CLINIC_CALL_BODY, CLINIC_SCRIPT, clinicSimulator, postCall, simulatorPool } from './helpers/sim.js';
 
-const SHORT_SCRIPT: ScriptTurn[] = [
-  { role: 'customer', text: 'Hello, who is calling please?', pauseMs: 300 },
-  { role: 'assistant', text: 'This is the clinic calling about your visit tomorrow.', pauseMs: 300 },
-  { role: 'customer', text: 'Great, thanks for letting me know.', pauseMs: 300 },
-];
-// A long ring leaves time to connect before the call is answered, so the listener hears it all.
-const BASE: SimulatorOptions = { speed: 200, seed: 5, ringMs: 40_000, answerMs: 1000, script: SHORT_SCRIPT };
-const CALL_BODY = {
-  assistantId: 'asst-1',
-  phoneNumberId: 'pn-1',
-  customer: { number: '+15550100' },
-  assistantOverrides: { firstMessage: 'Hi there, this is Riley from the clinic.' },
-};
+const CALL_BODY = CLINIC_CALL_BODY;
+const BASE = clinicSimulator(5);
 
 const start = simulatorPool(BASE);
 const createCall = (sim: Simulator, body: object = CALL_BODY) => postCall(sim, body);
@@ -105,37 +93,6 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
   });
 }
 
-function channel(audio: Buffer, channels: number, index: number, fromSample = 0, toSample = Infinity): Int16Array {
-  const total = Math.floor(audio.length / (2 * channels));
-  const end = Math.min(total, toSample);
-  const out = new Int16Array(Math.max(0, end - fromSample));
-  for (let s = fromSample; s < end; s++) out[s - fromSample] = audio.readInt16LE((s * channels + index) * 2);
-  return out;
-}
-const rms = (samples: Int16Array) => Math.sqrt(samples.reduce((sum, v) => sum + v * v, 0) / Math.max(1, samples.length));
-const peak = (samples: Int16Array) => samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
-/** Frequency estimated from rising zero crossings. */
-function frequency(samples: Int16Array, sampleRate: number): number {
-  let crossings = 0;
-  for (let i = 1; i < samples.length; i++) if (samples[i - 1] < 0 && samples[i] >= 0) crossings++;
-  return (crossings * sampleRate) / samples.length;
-}
-
-/** Sample ranges between speech-update started and stopped per role, shrunk by a frame at each end. */
-function speechWindows(capture: Capture, role: string, blockAlign: number, marginSamples: number) {
-  const windows: [number, number][] = [];
-  let startedAt: number | undefined;
-  for (const { event, audioOffset } of capture.events) {
-    if (event.type !== 'speech-update' || event.role !== role) continue;
-    if (event.status === 'started') startedAt = audioOffset / blockAlign;
-    else if (startedAt !== undefined) {
-      windows.push([startedAt + marginSamples, audioOffset / blockAlign - marginSamples]);
-      startedAt = undefined;
-    }
-  }
-  return windows;
-}
-
 describe('listen stream', () => {
   it('sends a start frame, 20 ms stereo frames, events, then status-update ended and close 1000', async () => {
     const sim = await start();
@@ -186,7 +143,7 @@ describe('listen stream', () => {
     const finals = capture.typed('transcript').filter((event) => event.transcriptType === 'final');
     expect(finals.map((event) => `${event.role}: ${event.transcript}`)).toEqual([
       'assistant: Hi there, this is Riley from the clinic.',
-      ...SHORT_SCRIPT.map((turn) => `${turn.role === 'customer' ? 'user' : 'assistant'}: ${turn.text}`),
+      ...CLINIC_SCRIPT.map((turn) => `${turn.role === 'customer' ? 'user' : 'assistant'}: ${turn.text}`),
     ]);
   });
 
@@ -246,8 +203,8 @@ describe('listen stream', () => {
     await capture.closed;
     const audio = capture.audio();
     const margin = 320; // one 20 ms frame
-    const customer = speechWindows(capture, 'user', 4, margin);
-    const assistant = speechWindows(capture, 'assistant', 4, margin);
+    const customer = speechWindows(capture.events, 'user', 4, margin);
+    const assistant = speechWindows(capture.events, 'assistant', 4, margin);
     expect(customer).toHaveLength(2);
     expect(assistant).toHaveLength(2);
     for (const [from, to] of customer) {

@@ -59,8 +59,8 @@ describe('after a crash', () => {
       await second.initialize();
       const repaired = readWav(wavPath);
       expect(repaired.dataIsLast).toBe(true);
-      expect(repaired.dataBytes % 4).toBe(0);
-      expect(repaired.dataBytes).toBe(torn.length - 44 - ((torn.length - 44) % 4));
+      expect(repaired.dataSize % 4).toBe(0);
+      expect(repaired.dataSize).toBe(torn.length - 44 - ((torn.length - 44) % 4));
 
       const listening = await second.callTool('listen_call', { callId });
       const view = listening.structuredContent!.listening as { audioPath: string };

@@ -77,8 +77,8 @@ describe('stdio server', () => {
     expect(code).toBe(0);
     const wav = readWav(join(recordings, `${callId}.wav`));
     expect(wav.dataIsLast).toBe(true);
-    expect(wav.dataBytes).toBeGreaterThan(0);
-    expect(wav.dataBytes % 4).toBe(0);
+    expect(wav.dataSize).toBeGreaterThan(0);
+    expect(wav.dataSize % 4).toBe(0);
     expect(server.stderr()).toMatch(/finalising recordings/);
   });
 
@@ -94,7 +94,7 @@ describe('stdio server', () => {
     expect(code).toBe(0);
     const wav = readWav(join(recordings, `${callId}.wav`));
     expect(wav.dataIsLast).toBe(true);
-    expect(wav.dataBytes).toBeGreaterThan(0);
+    expect(wav.dataSize).toBeGreaterThan(0);
   });
 });
 

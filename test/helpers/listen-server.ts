@@ -141,56 +141,6 @@ export function frameSizes(total: number, sizes: number[]): number[] {
   return out;
 }
 
-export interface ParsedWav {
-  riffSize: number;
-  audioFormat: number;
-  channels: number;
-  sampleRate: number;
-  byteRate: number;
-  blockAlign: number;
-  bitsPerSample: number;
-  dataSize: number;
-  /** Chunk ids in file order. */
-  chunkIds: string[];
-  data: Buffer;
-  fileSize: number;
-}
-
-/** Minimal strict RIFF/WAVE parser used to check what the writer produced. */
-export function parseWav(file: Buffer): ParsedWav {
-  if (file.toString('ascii', 0, 4) !== 'RIFF' || file.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not RIFF/WAVE');
-  const chunkIds: string[] = [];
-  let offset = 12;
-  let fmt: Buffer | undefined;
-  let dataStart = -1;
-  let dataSize = -1;
-  while (offset + 8 <= file.length) {
-    const id = file.toString('ascii', offset, offset + 4);
-    const size = file.readUInt32LE(offset + 4);
-    chunkIds.push(id);
-    if (id === 'fmt ') fmt = file.subarray(offset + 8, offset + 8 + size);
-    if (id === 'data') {
-      dataStart = offset + 8;
-      dataSize = size;
-    }
-    offset += 8 + size + (size % 2);
-  }
-  if (!fmt || dataStart < 0) throw new Error('missing fmt or data chunk');
-  return {
-    riffSize: file.readUInt32LE(4),
-    audioFormat: fmt.readUInt16LE(0),
-    channels: fmt.readUInt16LE(2),
-    sampleRate: fmt.readUInt32LE(4),
-    byteRate: fmt.readUInt32LE(8),
-    blockAlign: fmt.readUInt16LE(12),
-    bitsPerSample: fmt.readUInt16LE(14),
-    dataSize,
-    chunkIds,
-    data: file.subarray(dataStart, dataStart + dataSize),
-    fileSize: file.length,
-  };
-}
-
 /** Heap in use after a full garbage collection (gc is exposed at run time, no command-line flag needed). */
 export function settledHeapBytes(): number {
   v8.setFlagsFromString('--expose-gc');
