@@ -28,6 +28,8 @@ export interface Config {
   maxCallsPerHour: number;
   /** No call may ring inside this local-time window where the callee is; undefined: no quiet hours. */
   quietHours?: QuietHours;
+  /** Longest call this server places or lets run while it listens, in minutes; undefined: no cap (VAPI_MAX_CALL_MINUTES=off). */
+  maxCallMinutes?: number;
   transcriptMaxLines: number;
   /** Measure levels and voice-quality metrics from listened audio (VAPI_AUDIO_ANALYSIS, default on). */
   audioAnalysis: boolean;
@@ -46,6 +48,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_BASE_URL = 'https://api.vapi.ai';
+export const DEFAULT_MAX_CALL_MINUTES = 10;
 export const DEFAULT_RECORDINGS_DIR = join(homedir(), '.vapi-call-mcp', 'recordings');
 
 /**
@@ -130,6 +133,18 @@ function readQuietHours(env: Env): QuietHours | undefined {
   }
 }
 
+/** Minutes (a whole number from 1 to 1440), default 10; `off` removes the cap. */
+function readMaxCallMinutes(env: Env): number | undefined {
+  const value = read(env, 'VAPI_MAX_CALL_MINUTES');
+  if (value === undefined) return DEFAULT_MAX_CALL_MINUTES;
+  if (/^off$/i.test(value)) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1440) {
+    throw new ConfigError(`VAPI_MAX_CALL_MINUTES must be a whole number of minutes from 1 to 1440, or off for no cap, not "${value}".`);
+  }
+  return n;
+}
+
 /** Creates the recordings directory (owner-only) if needed and checks it is writable. */
 export function prepareRecordingsDir(dir: string): void {
   try {
@@ -207,6 +222,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     maxConcurrentCalls: readCount(env, 'VAPI_MAX_CONCURRENT_CALLS', DEFAULT_MAX_CONCURRENT_CALLS, 1000),
     maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
     quietHours: readQuietHours(env),
+    maxCallMinutes: readMaxCallMinutes(env),
     transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
     audioAnalysis: read(env, 'VAPI_AUDIO_ANALYSIS') === undefined || readBoolean(env, 'VAPI_AUDIO_ANALYSIS'),
     logLevel,

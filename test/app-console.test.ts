@@ -160,7 +160,7 @@ describe('confirmation token', () => {
   it('confirms a call without elicitation when VAPI_CONFIRM_CALLS is on', async () => {
     h = await startHarness({ config: { confirmCalls: true } });
     const args = { customer: { number: VALID_NUMBER } };
-    expect((await h.err('create_call', args)).code).toBe('confirmation-unavailable');
+    expect((await h.ok<{ status: string }>('create_call', args)).status).toBe('confirmation-required');
     const dry = await h.ok<{ confirmationToken: string }>('create_call', { ...args, dryRun: true });
     await h.ok('create_call', { ...args, confirmationToken: dry.confirmationToken });
   });

@@ -34,6 +34,15 @@ describe('loadConfig', () => {
     expect(config.readOnly).toBe(false);
   });
 
+  it('caps calls at 10 minutes by default; VAPI_MAX_CALL_MINUTES sets the cap or turns it off', () => {
+    expect(loadConfig({}, { simulate: true }).maxCallMinutes).toBe(10);
+    expect(loadConfig({ VAPI_MAX_CALL_MINUTES: '3' }, { simulate: true }).maxCallMinutes).toBe(3);
+    expect(loadConfig({ VAPI_MAX_CALL_MINUTES: 'off' }, { simulate: true }).maxCallMinutes).toBeUndefined();
+    for (const bad of ['0', '2.5', 'ten', '1441']) {
+      expect(() => loadConfig({ VAPI_MAX_CALL_MINUTES: bad }, { simulate: true })).toThrow(/VAPI_MAX_CALL_MINUTES must be a whole number of minutes from 1 to 1440, or off/);
+    }
+  });
+
   it('keeps an empty allow-list as "nothing may be dialled"', () => {
     expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_NUMBERS: '' }).allowedNumbers).toEqual([]);
     expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_ALLOWED_NUMBERS: '+1555*, +442071838750' }).allowedNumbers).toEqual(['+1555*', '+442071838750']);

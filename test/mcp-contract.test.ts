@@ -15,12 +15,14 @@ const CONTRACT_TOOLS = [
   'get_call',
   'listen_call',
   'read_transcript',
+  'read_transcripts',
   'stop_listening',
   'inject_say',
   'add_message',
   'set_mute',
   'transfer_call',
   'end_call',
+  'end_all_calls',
   'console_updates',
 ];
 
@@ -72,7 +74,8 @@ describe('tools/list', () => {
   });
 
   it('takes callId in every call-scoped tool', () => {
-    for (const tool of tools.filter((t) => !['create_call', 'list_calls'].includes(t.name))) {
+    // Multi-call tools name their calls otherwise: read_transcripts takes calls[].callId, end_all_calls every live call.
+    for (const tool of tools.filter((t) => !['create_call', 'list_calls', 'read_transcripts', 'end_all_calls'].includes(t.name))) {
       expect((tool.inputSchema as { required?: string[] }).required, tool.name).toContain('callId');
     }
   });

@@ -132,7 +132,7 @@ describe('a Vapi that answers POST /call badly', () => {
   };
   const fakeVapi = async (...replies: ((res: ServerResponse) => void)[]) => {
     const fake = await startScriptedServer(...replies);
-    h = await startHarness({ config: { baseUrl: fake.url }, env: { VAPI_MAX_CONCURRENT_CALLS: '1' } });
+    h = await startHarness({ config: { baseUrl: fake.url }, env: { VAPI_MAX_CONCURRENT_CALLS: '1' }, core: { placementLookup: { delayMs: 20 } } });
     return fake;
   };
   const place = () => h.callTool('create_call', { customer: { number: VALID_NUMBER }, listen: false });
@@ -150,6 +150,19 @@ describe('a Vapi that answers POST /call badly', () => {
     const first = JSON.parse(((await place()).content[0] as { text: string }).text);
     expect(first).toMatchObject({ code: 'outcome-unknown', retryable: false });
     expect(await code()).toBe('concurrency');
+    expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+
+  it('when Vapi cannot even be asked, says so, and a retry with the same key asks again instead of placing', async () => {
+    const fake = await fakeVapi(json(502, { message: 'Bad Gateway' }));
+    const args = { customer: { number: VALID_NUMBER }, listen: false, idempotencyKey: 'k-unknown' };
+    const first = JSON.parse(((await h.callTool('create_call', args)).content[0] as { text: string }).text);
+    expect(first).toMatchObject({ code: 'outcome-unknown', retryable: false });
+    expect(first.reason).toMatch(/could not be asked whether the call was placed/);
+    expect(first.suggestion).toMatch(/idempotencyKey "k-unknown"/);
+    const again = JSON.parse(((await h.callTool('create_call', args)).content[0] as { text: string }).text);
+    expect(again).toMatchObject({ code: 'outcome-unknown' });
+    expect(again.reason).toMatch(/earlier attempt with idempotency key k-unknown/);
     expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
 

@@ -106,10 +106,11 @@ describe('confirmation by the human (VAPI_CONFIRM_CALLS)', () => {
     expect(h.sim.controlLog.map((c) => c.body)).toEqual([{ type: 'end-call' }]);
   });
 
-  it('fails closed when the client cannot ask', async () => {
+  it('places nothing without the token when the client cannot ask: it returns a preview to confirm instead', async () => {
     h = await startHarness({ env: { VAPI_CONFIRM_CALLS: '1' } });
-    const refused = await h.err('create_call', { customer: { number: VALID_NUMBER } });
-    expect(refused.code).toBe('confirmation-unavailable');
+    const pending = await h.ok<{ status: string; confirmationToken: string }>('create_call', { customer: { number: VALID_NUMBER } });
+    expect(pending.status).toBe('confirmation-required');
+    expect(pending.confirmationToken).toBeTruthy();
     expect(postCount()).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ interface Created {
   listening?: { active: boolean; audioPath?: string; transcriptPath?: string };
   monitor: { listen: boolean; control: boolean };
   call: { id: string; customerNumber: string };
+  idempotencyKey: string;
 }
 
 function posts(sim: Harness['sim']) {
@@ -52,7 +53,12 @@ describe('create_call', () => {
       phoneNumberId: 'phone-test',
       assistantId: 'assistant-test',
       customer: { number: VALID_NUMBER, name: 'Ada' },
-      assistantOverrides: { firstMessage: 'Hi Ada!', monitorPlan: { listenEnabled: true, controlEnabled: true } },
+      assistantOverrides: {
+        firstMessage: 'Hi Ada!',
+        monitorPlan: { listenEnabled: true, controlEnabled: true },
+        maxDurationSeconds: 600,
+        metadata: { idempotencyKey: created.idempotencyKey },
+      },
     });
     expect(post.authorization).toBe(`Bearer ${h.apiKey}`);
     // Monitor URLs are bearer capabilities: they never reach the model.
@@ -61,7 +67,7 @@ describe('create_call', () => {
 
   it('dry run checks everything and returns the exact request without placing anything', async () => {
     h = await startHarness();
-    const dry = await h.ok<{ dryRun: boolean; status: string; request: { method: string; url: string; body: Record<string, unknown> } }>(
+    const dry = await h.ok<{ dryRun: boolean; status: string; idempotencyKey: string; request: { method: string; url: string; body: Record<string, unknown> } }>(
       'create_call',
       { customer: { number: '+44 20 7183 8750' }, dryRun: true, variableValues: { slot: '3pm' }, name: 'reminder' },
     );
@@ -74,7 +80,12 @@ describe('create_call', () => {
         phoneNumberId: 'phone-test',
         assistantId: 'assistant-test',
         customer: { number: '+442071838750' },
-        assistantOverrides: { variableValues: { slot: '3pm' }, monitorPlan: { listenEnabled: true, controlEnabled: true } },
+        assistantOverrides: {
+          variableValues: { slot: '3pm' },
+          monitorPlan: { listenEnabled: true, controlEnabled: true },
+          maxDurationSeconds: 600,
+          metadata: { idempotencyKey: dry.idempotencyKey },
+        },
         name: 'reminder',
       },
     });
@@ -114,12 +125,14 @@ describe('create_call', () => {
     expect(JSON.stringify(failure)).not.toContain('definitely-the-wrong-key');
   });
 
-  it('never retries a failed POST /call and says the outcome is unknown', async () => {
-    h = await startHarness();
+  it('never retries a failed POST /call; it asks Vapi by idempotency key and says no call was placed', async () => {
+    h = await startHarness({ core: { placementLookup: { delayMs: 20 } } });
     h.sim.faults.failNext(1, 500);
-    const failure = await h.err('create_call', { customer: { number: VALID_NUMBER } });
-    expect(failure.code).toBe('outcome-unknown');
-    expect(failure.suggestion).toMatch(/list_calls/);
+    const failure = await h.err('create_call', { customer: { number: VALID_NUMBER }, idempotencyKey: 'k-500' });
+    expect(failure.code).toBe('not-placed');
+    expect(failure.retryable).toBe(true);
+    expect(failure.reason).toMatch(/no call carries idempotency key k-500/);
+    expect(failure.suggestion).toMatch(/idempotencyKey "k-500"/);
     expect(posts(h.sim)).toHaveLength(1);
   });
 });
@@ -320,6 +333,6 @@ describe('read-only mode', () => {
   it('exposes only tools that cannot change a call', async () => {
     h = await startHarness({ config: { readOnly: true } });
     const { tools } = await h.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['console_updates', 'get_call', 'list_calls', 'listen_call', 'read_transcript', 'stop_listening']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['console_updates', 'get_call', 'list_calls', 'listen_call', 'read_transcript', 'read_transcripts', 'stop_listening']);
   });
 });

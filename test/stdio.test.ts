@@ -38,7 +38,7 @@ describe('stdio server', () => {
       expect((init.serverInfo as { name: string }).name).toBe('vapi-call-mcp');
       expect(init.instructions).toMatch(/SIMULATED/);
       const tools = (await server.request('tools/list')) as { tools: { name: string }[] };
-      expect(tools.tools).toHaveLength(12);
+      expect(tools.tools).toHaveLength(14);
 
       const created = await server.callTool('create_call', { customer: { number: '+14155552671' } });
       expect(created.isError).toBeFalsy();

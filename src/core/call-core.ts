@@ -17,13 +17,17 @@ import { VapiControlClient } from '../vapi/control.js';
 import { IdempotencyKeys } from '../vapi/idempotency.js';
 import { VapiRestClient } from '../vapi/rest.js';
 import { MuteLedger } from './mute-ledger.js';
-import { addMessage, endCall, say, setMute, transfer, type AddMessageRequest, type ControlResult, type SayRequest, type SetMuteRequest, type TransferRequest } from './operations/control.js';
+import { DurationBackstop } from './duration-backstop.js';
+import { endAllCalls, type EndAllCallsRequest, type EndAllCallsResult } from './operations/end-all.js';
+import { sendControl } from './operations/vapi-calls.js';
+import { addMessage, endCall, say, setMute, transfer, type AddMessageRequest, type Confirmable, type ControlResult, type SayRequest, type SetMuteRequest, type TransferRequest } from './operations/control.js';
 import { getCall, type CallDetail, type GetCallRequest } from './operations/get-call.js';
 import { listCalls, type CallList, type ListCallsRequest } from './operations/list-calls.js';
 import { listen, type ListenRequest, type ListenResult } from './operations/listen.js';
 import { liveUpdate, type LiveUpdate, type LiveUpdateRequest } from './operations/live-update.js';
 import { placeCall, type PlaceCallRequest, type PlaceCallResult } from './operations/place-call.js';
 import { readTranscript, type ReadTranscriptRequest, type TranscriptRead } from './operations/read-transcript.js';
+import { readTranscripts, type ReadTranscriptsRequest, type TranscriptReads } from './operations/read-transcripts.js';
 import { stopListening, type StopListeningResult } from './operations/stop-listening.js';
 import { transcriptText } from './operations/transcript-text.js';
 import type { CoreParts, OperationContext } from './parts.js';
@@ -35,8 +39,12 @@ export interface CallCoreOptions {
   logger?: Logger;
   /** undici dispatcher for REST and control requests (proxies, tests). */
   dispatcher?: Dispatcher;
-  /** Epoch milliseconds, for the guards that judge time (quiet hours); injectable for tests. */
+  /** Epoch milliseconds, for the guards that judge time (quiet hours, the call-length backstop); injectable for tests. */
   now?: () => number;
+  /** Timing of the backstop behind VAPI_MAX_CALL_MINUTES (defaults: 30 s grace, checked every second). */
+  durationBackstop?: { graceMs?: number; checkEveryMs?: number };
+  /** Timing of the look-up by idempotency key after a lost POST /call answer (defaults: 3 listings, 1 s apart). */
+  placementLookup?: { attempts?: number; delayMs?: number };
 }
 
 export function createCallCore(options: CallCoreOptions): CallCore {
@@ -58,6 +66,7 @@ export class CallCore {
   readonly listeners: ListenerRegistry;
   private readonly parts: CoreParts;
   private readonly offEnded: () => void;
+  private readonly backstop?: DurationBackstop;
   private closing?: Promise<void>;
 
   constructor(options: CallCoreOptions) {
@@ -91,10 +100,23 @@ export class CallCore {
       policy: new DialPolicy({ allowedNumbers: config.allowedNumbers, allowedCountries: config.allowedCountries }),
       limits: new CallLimits({ maxConcurrentCalls: config.maxConcurrentCalls, maxCallsPerHour: config.maxCallsPerHour }),
       ...(config.quietHours ? { quietHours: new QuietHoursGuard({ window: config.quietHours, ...(options.now ? { now: options.now } : {}) }) } : {}),
-      confirmations: new ConfirmationTokens(),
+      confirmations: new ConfirmationTokens(options.now ? { now: options.now } : {}),
       idempotencyKeys: new IdempotencyKeys(),
       mutes: new MuteLedger(),
+      placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
     };
+    if (config.maxCallMinutes !== undefined) {
+      const parts = this.parts;
+      const signal = NO_CANCEL.signal;
+      this.backstop = new DurationBackstop({
+        capMs: config.maxCallMinutes * 60_000,
+        listeners: this.listeners,
+        end: (callId) => sendControl(parts, callId, 'Ending the call', (url) => parts.control.endCall(url, { signal }), signal),
+        logger,
+        ...options.durationBackstop,
+        ...(options.now ? { now: options.now } : {}),
+      });
+    }
 
     // A listener is how this process learns that a call ended: free its concurrency slot then.
     this.offEnded = this.listeners.onChange((callId) => {
@@ -133,6 +155,11 @@ export class CallCore {
     return readTranscript(this.parts, callId, request, context);
   }
 
+  /** Several calls at once, each from its own cursor, waiting until any has news. */
+  readTranscripts(request: ReadTranscriptsRequest, context: OperationContext = NO_CANCEL): Promise<TranscriptReads> {
+    return readTranscripts(this.parts, request, context);
+  }
+
   /** What changed in a call since a view's cursor, waiting briefly for news (live console, terminal watch). */
   liveUpdate(callId: string, request: LiveUpdateRequest = {}, context: OperationContext = NO_CANCEL): Promise<LiveUpdate> {
     return liveUpdate(this.parts, callId, request, context);
@@ -158,8 +185,13 @@ export class CallCore {
     return transfer(this.parts, callId, request, context);
   }
 
-  endCall(callId: string, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
-    return endCall(this.parts, callId, context);
+  endCall(callId: string, request: Confirmable = {}, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
+    return endCall(this.parts, callId, request, context);
+  }
+
+  /** The kill switch: ends every live call this process placed or listens to, in parallel. */
+  endAllCalls(request: EndAllCallsRequest = {}, context: OperationContext = NO_CANCEL): Promise<EndAllCallsResult> {
+    return endAllCalls(this.parts, request, context);
   }
 
   /** The transcript as text (starting listening to a live call), at most maxChars characters. */
@@ -201,6 +233,7 @@ export class CallCore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.offEnded();
+      this.backstop?.close();
       await this.listeners.stopAll();
     })();
     return this.closing;

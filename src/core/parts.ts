@@ -12,6 +12,7 @@ import type { VapiControlClient } from '../vapi/control.js';
 import type { IdempotencyKeys } from '../vapi/idempotency.js';
 import type { VapiRestClient } from '../vapi/rest.js';
 import type { MuteLedger } from './mute-ledger.js';
+import type { PlaceCallResult } from './operations/place-call.js';
 
 export interface CoreParts {
   config: Config;
@@ -29,6 +30,17 @@ export interface CoreParts {
   /** Recently used idempotency keys and the calls they placed. */
   idempotencyKeys: IdempotencyKeys;
   mutes: MuteLedger;
+  /** Placements under way and keys whose outcome is unknown, for exactly-once dialing. */
+  placements: Placements;
+}
+
+export interface Placements {
+  /** Key → the placement running now, so a concurrent request with the same key waits for it. */
+  inFlight: Map<string, Promise<PlaceCallResult>>;
+  /** Key → epoch ms of an attempt whose outcome is unknown: a retry with the key asks Vapi before placing. */
+  uncertain: Map<string, number>;
+  /** Timing of the GET /call look-up after a lost answer (tests shorten it). */
+  lookup?: { attempts?: number; delayMs?: number };
 }
 
 export type ConfirmOutcome = 'accepted' | 'declined' | 'unsupported';

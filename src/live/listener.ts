@@ -543,6 +543,15 @@ export class CallListener {
     return this.state();
   }
 
+  /**
+   * Adds a line of this server's own to the call's JSONL (why it ended the call, for instance); ignored once the
+   * files are final.
+   */
+  note(meta: string, fields: Record<string, unknown> = {}): void {
+    if (this.filesFinal) return;
+    this.record({ receivedAt: Date.now(), meta, ...fields });
+  }
+
   private record(record: object): void {
     this.recording.record(record);
   }

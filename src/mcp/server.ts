@@ -149,7 +149,13 @@ function instructions(config: Config, policy: string): string {
     `Dialing policy: ${policy}; at most ${config.maxConcurrentCalls} live calls and ${config.maxCallsPerHour} per hour.`,
   ];
   if (config.readOnly) lines.push('Read-only mode: calls can be listed, read and listened to, not placed or changed.');
-  if (config.confirmCalls) lines.push('The user is asked to confirm each call and hang-up.');
+  if (config.confirmCalls) {
+    lines.push(
+      'The user must confirm each call, hang-up and transfer. A result with status "confirmation-required" changed nothing: show the user its preview and repeat the request with confirmationToken only if they agree.',
+    );
+  }
+  if (config.maxCallMinutes !== undefined) lines.push(`Calls end after at most ${config.maxCallMinutes} minutes.`);
+  if (!config.readOnly) lines.push('To stop everything at once, end_all_calls hangs up every live call.');
   if (config.simulated) lines.push('SIMULATED: this server talks to a built-in Vapi simulator; no real phone calls are made.');
   return lines.join('\n');
 }

@@ -9,6 +9,8 @@ export interface KnownCall {
   status?: string;
   endedReason?: string;
   startedAt?: string;
+  /** The number the call went to, for previews. */
+  customerNumber?: string;
   listenUrl?: string;
   controlUrl?: string;
 }
@@ -26,6 +28,7 @@ export class CallDirectory {
       status: call.status ?? previous?.status,
       endedReason: call.endedReason ?? previous?.endedReason,
       startedAt: call.startedAt ?? previous?.startedAt,
+      customerNumber: call.customer?.number ?? previous?.customerNumber,
       listenUrl: call.monitor?.listenUrl ?? previous?.listenUrl,
       controlUrl: call.monitor?.controlUrl ?? previous?.controlUrl,
     };

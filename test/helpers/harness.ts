@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { StderrLogger } from '../../src/log.js';
 import { Redactor } from '../../src/redact.js';
+import { createCallCore, type CallCoreOptions } from '../../src/core/call-core.js';
 import { createServer, type VapiCallServer } from '../../src/mcp/server.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 
@@ -46,6 +47,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   config?: Partial<Config>;
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
+  /** Options for a core of the test's own (clock, backstop timing); the harness closes it. */
+  core?: Omit<CallCoreOptions, 'config' | 'logger'>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -75,7 +78,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   redactor.add(publicKey);
   const logLines: string[] = [];
   const logger = new StderrLogger({ level: 'debug', write: (line) => logLines.push(line), redact: redactor.redact });
-  const server = createServer({ config, logger });
+  const ownCore = options.core ? createCallCore({ config, logger, ...options.core }) : undefined;
+  const server = ownCore ? createServer({ core: ownCore }) : createServer({ config, logger });
 
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const wire: string[] = [];
@@ -120,6 +124,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       closed = true;
       await client.close();
       await server.close();
+      await ownCore?.close();
       await sim.close();
       const leaked = [...wire, ...logLines].filter((line) => line.includes(apiKey) || line.includes(publicKey));
       await rm(baseDir, { recursive: true, force: true });

@@ -1,14 +1,44 @@
 import { CallError } from '../errors.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 
+/** What a change that needs the human's yes hands back when the face cannot ask: the preview and its token. */
+export interface ConfirmationRequired<P> {
+  status: 'confirmation-required';
+  preview: P;
+  confirmationToken: string;
+  confirmationExpiresAt: string;
+  note: string;
+}
+
+export type ConfirmationOutcome = { confirmed: true } | { confirmed: false; token: string; expiresAt: string };
+
+export interface ConfirmOptions {
+  /** The question a face that can ask puts to the human. */
+  question: string;
+  /** The exact normalised request the human confirms; a token is bound to it. */
+  request: unknown;
+  /** A token from an earlier preview of this request, if the caller brought one. */
+  token?: string;
+  /** Said when the token is refused: how to get a fresh one. */
+  retry: string;
+}
+
 /**
- * With VAPI_CONFIRM_CALLS on, nothing happens until the human says yes; a client that cannot ask fails closed,
- * unless the request came with a valid confirmation token (the human confirmed a dry run's preview).
+ * Nothing changes until the human agrees, when VAPI_CONFIRM_CALLS is on. A face that can ask (MCP elicitation, a
+ * TTY prompt) asks every time. One that cannot gets a preview and a token bound to the exact request: the change
+ * happens only when the same request comes back with it (the human saw the preview and agreed). A token brought
+ * along is redeemed whether or not confirmation is on (the console's Place call button always brings one).
  */
-export async function confirmWithHuman(parts: CoreParts, context: OperationContext, question: string, options: { confirmedByToken?: boolean } = {}): Promise<void> {
-  if (!parts.config.confirmCalls) return;
-  const outcome = context.confirm ? await context.confirm(question) : 'unsupported';
-  if (outcome === 'accepted' || (outcome === 'unsupported' && options.confirmedByToken)) return;
+export async function confirmChange(parts: CoreParts, context: OperationContext, options: ConfirmOptions): Promise<ConfirmationOutcome> {
+  if (options.token !== undefined) {
+    const redeemed = parts.confirmations.redeem(options.token, options.request);
+    if (!redeemed.ok) {
+      throw new CallError({ code: redeemed.code, reason: `${redeemed.reason} Nothing was changed.`, suggestion: options.retry, retryable: false });
+    }
+  }
+  if (!parts.config.confirmCalls) return { confirmed: true };
+  const outcome = context.confirm ? await context.confirm(options.question) : 'unsupported';
+  if (outcome === 'accepted') return { confirmed: true };
   if (outcome === 'declined') {
     throw new CallError({
       code: 'declined-by-user',
@@ -17,10 +47,10 @@ export async function confirmWithHuman(parts: CoreParts, context: OperationConte
       retryable: false,
     });
   }
-  throw new CallError({
-    code: 'confirmation-unavailable',
-    reason: 'This server requires the user to confirm each call (VAPI_CONFIRM_CALLS), but this client cannot show a confirmation prompt.',
-    suggestion: 'Use a client that supports MCP elicitation, or ask the operator to unset VAPI_CONFIRM_CALLS.',
-    retryable: false,
-  });
+  if (options.token !== undefined) return { confirmed: true };
+  const issued = parts.confirmations.issue(options.request);
+  return { confirmed: false, token: issued.token, expiresAt: issued.expiresAt };
 }
+
+export const CONFIRMATION_NOTE =
+  'Nothing happened yet: this server needs the user to confirm. Show the user the preview, and only if they agree, call again with exactly the same arguments plus confirmationToken (valid 5 minutes, once).';

@@ -8,17 +8,29 @@ import { requireCallId } from '../call-id.js';
 import { CallError, refusalError } from '../errors.js';
 import type { Party } from '../mute-ledger.js';
 import type { CoreParts, OperationContext } from '../parts.js';
-import { confirmWithHuman } from './confirm.js';
+import { CONFIRMATION_NOTE, confirmChange } from './confirm.js';
 import { sendControl } from './vapi-calls.js';
 
 export interface ControlResult {
   callId: string;
-  /** Vapi accepted the control message. */
+  /** Vapi accepted the control message (false while confirmation is required). */
   accepted: boolean;
-  /** The control message sent. */
+  /** The control message sent, or that would be sent. */
   action: string;
+  /** "confirmation-required": nothing was sent; show preview to the user and pass confirmationToken back once they agree. */
+  status?: 'confirmation-required';
+  preview?: { summary: string; destination?: string };
+  confirmationToken?: string;
+  confirmationExpiresAt?: string;
   note?: string;
 }
+
+/** A confirmation token brought along by the caller (from a confirmation-required result). */
+export interface Confirmable {
+  confirmationToken?: string;
+}
+
+const RETRY_CONFIRMATION = 'Call again without the token to get a new preview, show it to the user, and pass its token only once they agree.';
 
 export interface SayRequest {
   content: string;
@@ -76,7 +88,7 @@ export async function setMute(parts: CoreParts, rawCallId: string, request: SetM
   return { callId, accepted: true, action };
 }
 
-export interface TransferRequest {
+export interface TransferRequest extends Confirmable {
   /** E.164 number; give exactly one of number and sipUri. */
   number?: string;
   sipUri?: string;
@@ -88,6 +100,15 @@ export interface TransferRequest {
 export async function transfer(parts: CoreParts, rawCallId: string, request: TransferRequest, context: OperationContext): Promise<ControlResult> {
   const callId = requireCallId(rawCallId);
   const destination = transferDestination(parts.policy, request);
+  const where = destination.type === 'number' ? destination.number : destination.sipUri;
+  const summary = `Transfer call ${callId} to ${where}${destination.transferPlan ? ` (${destination.transferPlan.mode})` : ''}${request.content ? `, saying "${request.content}" first` : ''}.`;
+  const confirmation = await confirmChange(parts, context, {
+    question: `${summary.slice(0, -1)}?`,
+    request: { action: 'transfer', callId, destination, content: request.content ?? null },
+    token: request.confirmationToken,
+    retry: RETRY_CONFIRMATION,
+  });
+  if (!confirmation.confirmed) return confirmationRequired(callId, 'transfer', { summary, destination: where }, confirmation);
   await sendControl(
     parts,
     callId,
@@ -98,11 +119,37 @@ export async function transfer(parts: CoreParts, rawCallId: string, request: Tra
   return { callId, accepted: true, action: 'transfer', note: 'The transfer is under way; the call ends for the assistant once it completes.' };
 }
 
-export async function endCall(parts: CoreParts, rawCallId: string, context: OperationContext): Promise<ControlResult> {
+export async function endCall(parts: CoreParts, rawCallId: string, request: Confirmable, context: OperationContext): Promise<ControlResult> {
   const callId = requireCallId(rawCallId);
-  await confirmWithHuman(parts, context, `Hang up call ${callId}?`);
+  const number = parts.directory.get(callId)?.customerNumber;
+  const summary = `Hang up call ${callId}${number ? ` to ${number}` : ''} now.`;
+  const confirmation = await confirmChange(parts, context, {
+    question: `Hang up call ${callId}${number ? ` to ${number}` : ''}?`,
+    request: { action: 'end-call', callId },
+    token: request.confirmationToken,
+    retry: RETRY_CONFIRMATION,
+  });
+  if (!confirmation.confirmed) return confirmationRequired(callId, 'end-call', { summary }, confirmation);
   await sendControl(parts, callId, 'Ending the call', (url) => parts.control.endCall(url, { signal: context.signal }), context.signal);
   return { callId, accepted: true, action: 'end-call', note: 'The call is ending; get_call shows the outcome.' };
+}
+
+function confirmationRequired(
+  callId: string,
+  action: string,
+  preview: NonNullable<ControlResult['preview']>,
+  confirmation: { token: string; expiresAt: string },
+): ControlResult {
+  return {
+    callId,
+    accepted: false,
+    action,
+    status: 'confirmation-required',
+    preview,
+    confirmationToken: confirmation.token,
+    confirmationExpiresAt: confirmation.expiresAt,
+    note: CONFIRMATION_NOTE,
+  };
 }
 
 function transferDestination(policy: DialPolicy, request: TransferRequest): TransferDestination {

@@ -10,6 +10,9 @@ const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rin
 - Steer it with inject_say (assistant says your words now) or add_message; hang up with end_call.
 - customer.number must be E.164 (+ and country code, e.g. +14155552671). Emergency, short-code and premium-rate numbers are always refused; the operator may restrict numbers, countries and how many calls run at once or per hour.
 - assistantId and phoneNumberId default to the server's configured ones.
+- If the result has status "confirmation-required", no call was placed: show the user its preview (number, country, assistant, caller id, limits) and, only if they agree, call create_call again with exactly the same arguments plus confirmationToken and idempotencyKey. Never pass a token the user has not approved.
+- idempotencyKey (generated when absent, always returned) makes a retry safe: the same key never places a second call. After a timeout or lost connection, retry with the same key; the server checks with Vapi whether the call was placed.
+- Calls end after at most the operator's maximum call length (maxDurationSeconds is lowered to it), and the operator may set quiet hours in the callee's local time.
 - Every refusal says whether retrying can help; never retry a refused number with small edits.`;
 
 const customerSchema = z.strictObject({
@@ -41,13 +44,44 @@ const input = {
     .string()
     .max(200)
     .optional()
-    .describe('From a dry run of this exact request: places it once, as confirmed by the user who saw the preview (valid 5 minutes)'),
+    .describe('From a dry run or confirmation-required result for exactly this request: places it once, as confirmed by the user who saw the preview (valid 5 minutes)'),
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Names this attempt; the same key again returns the call it placed and places nothing. Generated when absent; reuse the returned one to retry safely'),
 };
+
+const previewSchema = z
+  .object({
+    summary: z.string().describe('One sentence to show the user'),
+    number: z.object({
+      e164: z.string(),
+      international: z.string().describe('As the user would read it, e.g. +1 415 555 2671'),
+      national: z.string().optional(),
+      country: z.string().optional(),
+    }),
+    customerName: z.string().optional(),
+    assistant: z.string(),
+    phoneNumberId: z.string(),
+    scheduledAt: z.string().optional(),
+    caps: z.object({
+      maxDurationSeconds: z.number().optional().describe('The call is ended after this long'),
+      maxConcurrentCalls: z.number(),
+      maxCallsPerHour: z.number(),
+      quietHours: z.string().optional().describe("No calls in this window of the callee's local time"),
+    }),
+  })
+  .describe('Exactly what will be placed: show it to the user before passing a confirmationToken');
 
 const output = {
   callId: z.string().optional().describe('Id of the placed call; absent on a dry run'),
-  status: z.string().describe('Vapi call status, or "dry-run"'),
+  status: z.string().describe('Vapi call status, "dry-run", or "confirmation-required" (nothing placed: show preview, pass the token back only if the user agrees)'),
   dryRun: z.boolean(),
+  idempotencyKey: z.string().describe('The key of this attempt: pass it again to retry without risking a second call'),
+  alreadyPlaced: z.boolean().optional().describe('True when this key had already placed the call: nothing new was placed'),
+  preview: previewSchema.optional(),
   destination: z.object({ e164: z.string(), country: z.string().optional() }),
   call: callSummarySchema.optional(),
   monitor: monitorAvailabilitySchema.optional(),
@@ -63,7 +97,7 @@ const output = {
     })
     .optional()
     .describe('Dry run only: the request that would be sent'),
-  confirmationToken: z.string().optional().describe('Dry run only: pass back with the same request to place it once, after the user agreed'),
+  confirmationToken: z.string().optional().describe('Dry run or confirmation-required: pass back with the same request to place it once, only after the user agreed'),
   confirmationExpiresAt: z.string().optional(),
   note: z.string().optional(),
 };

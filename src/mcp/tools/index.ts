@@ -12,12 +12,14 @@ import { addMessageTool } from './add-message.js';
 import { listedInput, nearestName, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';
 import type { ToolDefinition } from './define.js';
+import { endAllCallsTool } from './end-all-calls.js';
 import { endCallTool } from './end-call.js';
 import { getCallTool } from './get-call.js';
 import { injectSayTool } from './inject-say.js';
 import { listCallsTool } from './list-calls.js';
 import { listenCallTool } from './listen-call.js';
 import { readTranscriptTool } from './read-transcript.js';
+import { readTranscriptsTool } from './read-transcripts.js';
 import { setMuteTool } from './set-mute.js';
 import { stopListeningTool } from './stop-listening.js';
 import { transferCallTool } from './transfer-call.js';
@@ -29,12 +31,14 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   getCallTool,
   listenCallTool,
   readTranscriptTool,
+  readTranscriptsTool,
   stopListeningTool,
   injectSayTool,
   addMessageTool,
   setMuteTool,
   transferCallTool,
   endCallTool,
+  endAllCallsTool,
 ] as unknown as ToolDefinition[];
 
 export function toolsFor(options: { readOnly: boolean }): ToolDefinition[] {

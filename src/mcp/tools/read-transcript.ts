@@ -38,7 +38,7 @@ const input = {
     .describe('Cap, in characters, on the text returned (lines and partials); the rest comes with the next nextSeq'),
 };
 
-const output = {
+export const transcriptReadOutput = {
   callId: z.string(),
   status: z.string().describe('Vapi call status; "ended" once the call is over'),
   lines: z.array(lineSchema),
@@ -59,7 +59,7 @@ export const readTranscriptTool = defineTool({
   title: 'Read a call transcript',
   description: DESCRIPTION,
   input,
-  output,
+  output: transcriptReadOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   changesCalls: false,
   run: (core, { callId, ...request }, context) => core.readTranscript(callId, request, context),

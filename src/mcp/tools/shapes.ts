@@ -94,7 +94,24 @@ export const listeningShape = {
 /** What every live-control tool returns: Vapi accepted the message; its effect shows in the transcript. */
 export const controlOutput = {
   callId: z.string(),
-  accepted: z.boolean().describe('Vapi accepted the control message'),
-  action: z.string().describe('The control message sent'),
+  accepted: z.boolean().describe('Vapi accepted the control message (false when confirmation is required)'),
+  action: z.string().describe('The control message sent, or that would be sent'),
   note: z.string().optional(),
 };
+
+/** The extra fields of a change that needs the user's yes where the client cannot ask (VAPI_CONFIRM_CALLS). */
+export const confirmationOutput = {
+  status: z
+    .literal('confirmation-required')
+    .optional()
+    .describe('Nothing was done: show preview to the user and, only if they agree, call again with the same arguments plus confirmationToken'),
+  preview: z.object({ summary: z.string(), destination: z.string().optional() }).optional().describe('What the user is asked to agree to'),
+  confirmationToken: z.string().optional().describe('Pass back with exactly the same arguments once the user agreed (single use, 5 minutes)'),
+  confirmationExpiresAt: z.string().optional(),
+};
+
+export const confirmationTokenInput = z
+  .string()
+  .max(200)
+  .optional()
+  .describe('From a confirmation-required result for exactly these arguments: pass it only after the user saw the preview and agreed');

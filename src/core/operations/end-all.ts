@@ -1,0 +1,65 @@
+/**
+ * endAllCalls, the kill switch: ends every live call this server placed or listens to, in parallel, with one
+ * outcome per call. The reason, when given, goes into each listened call's JSONL before the end is sent.
+ */
+import { CallError } from '../errors.js';
+import type { CoreParts, OperationContext } from '../parts.js';
+import { sendControl } from './vapi-calls.js';
+
+export interface EndAllCallsRequest {
+  /** Why (recorded in each call's JSONL). */
+  reason?: string;
+}
+
+export interface EndCallOutcome {
+  callId: string;
+  /** ended: Vapi accepted the hang-up; already-over: the call had ended; failed: see reason. */
+  outcome: 'ended' | 'already-over' | 'failed';
+  code?: string;
+  reason?: string;
+}
+
+export interface EndAllCallsResult {
+  calls: EndCallOutcome[];
+  ended: number;
+  alreadyOver: number;
+  failed: number;
+  note: string;
+}
+
+const ALREADY_OVER_CODES = new Set(['call-ended']);
+
+export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest, context: OperationContext): Promise<EndAllCallsResult> {
+  const listened = parts.listeners.list().filter((listener) => !listener.state().ended);
+  const ids = [...new Set([...listened.map((listener) => listener.callId), ...parts.limits.liveCallIds()])];
+  parts.logger.warn('ending every live call', { calls: ids.length });
+
+  const calls = await Promise.all(
+    ids.map(async (callId): Promise<EndCallOutcome> => {
+      const listener = parts.listeners.get(callId);
+      listener?.note('end-all-calls', { ...(request.reason !== undefined ? { reason: request.reason } : {}) });
+      try {
+        await sendControl(parts, callId, 'Ending the call', (url) => parts.control.endCall(url, { signal: context.signal }), context.signal);
+        return { callId, outcome: 'ended' };
+      } catch (err) {
+        if (!(err instanceof CallError)) throw err;
+        const { code, reason } = err.failure;
+        if (ALREADY_OVER_CODES.has(code)) {
+          parts.limits.recordEnded(callId);
+          return { callId, outcome: 'already-over', reason };
+        }
+        listener?.note('end-all-calls-failed', { code, reason });
+        return { callId, outcome: 'failed', code, reason };
+      }
+    }),
+  );
+  const count = (outcome: EndCallOutcome['outcome']) => calls.filter((c) => c.outcome === outcome).length;
+  const result = { calls, ended: count('ended'), alreadyOver: count('already-over'), failed: count('failed') };
+  const note =
+    calls.length === 0
+      ? 'No live calls: nothing to end.'
+      : result.failed > 0
+        ? `${result.failed} call(s) could not be ended; see each reason, and end them in the Vapi dashboard if they are still live.`
+        : 'Every live call is ending; get_call shows each outcome.';
+  return { ...result, note };
+}

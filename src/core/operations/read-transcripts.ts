@@ -1,0 +1,76 @@
+/**
+ * readTranscripts: follow several calls at once. Waits (bounded) until any of them has a new line, changes status
+ * or ends, then returns every call's lines since its own cursor.
+ */
+import type { CallListener } from '../../live/listener.js';
+import { requireCallId } from '../call-id.js';
+import { CallError } from '../errors.js';
+import type { CoreParts, OperationContext } from '../parts.js';
+import { listenerFor } from './listen.js';
+import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS, readTranscript, type TranscriptRead } from './read-transcript.js';
+
+export const MAX_CALLS_PER_READ = 10;
+
+export interface ReadTranscriptsRequest {
+  /** Each call with its own cursor (the nextSeq it was last given). */
+  calls: { callId: string; sinceSeq?: number }[];
+  /** Wait up to this many seconds for news on any of the calls. */
+  waitSeconds?: number;
+  /** Characters of text returned in all, shared equally between the calls. */
+  maxChars?: number;
+}
+
+export interface TranscriptReads {
+  calls: TranscriptRead[];
+}
+
+export async function readTranscripts(parts: CoreParts, request: ReadTranscriptsRequest, context: OperationContext): Promise<TranscriptReads> {
+  const cursors = request.calls.map((c) => ({ callId: requireCallId(c.callId), sinceSeq: c.sinceSeq === 0 ? undefined : c.sinceSeq }));
+  if (cursors.length === 0 || cursors.length > MAX_CALLS_PER_READ || new Set(cursors.map((c) => c.callId)).size !== cursors.length) {
+    throw new CallError({
+      code: 'invalid-calls',
+      reason: `Give from 1 to ${MAX_CALLS_PER_READ} different calls (got ${cursors.length}${cursors.length > 0 ? ', some repeated' : ''}).`,
+      suggestion: 'List each callId once with its own sinceSeq; follow more calls with several requests.',
+      retryable: false,
+    });
+  }
+  if (request.waitSeconds) {
+    const targets = await Promise.all(cursors.map((c) => listenerFor(parts, c.callId, { saveAudio: true, signal: context.signal })));
+    const watched = targets.flatMap((target, i) =>
+      target.kind === 'live' ? [{ listener: target.listener, sinceSeq: cursors[i].sinceSeq, status: target.listener.state().status }] : [],
+    );
+    // A call already over (Vapi's record) is news in itself.
+    if (watched.length === targets.length) await waitForAny(watched, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+  }
+  const maxChars = Math.max(200, Math.floor((request.maxChars ?? DEFAULT_READ_MAX_CHARS) / cursors.length));
+  const calls = await Promise.all(cursors.map((c) => readTranscript(parts, c.callId, { ...(c.sinceSeq ? { sinceSeq: c.sinceSeq } : {}), maxChars }, context)));
+  return { calls };
+}
+
+interface Watched {
+  listener: CallListener;
+  sinceSeq: number | undefined;
+  status: string;
+}
+
+function hasNews({ listener, sinceSeq, status }: Watched): boolean {
+  const state = listener.state();
+  return state.ended || state.status !== status || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
+}
+
+/** Resolves when any watched call has news, at the deadline, or when the request is cancelled. */
+function waitForAny(watched: Watched[], ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || watched.some(hasNews)) return resolve();
+    const unsubscribes: (() => void)[] = [];
+    const finish = () => {
+      clearTimeout(timer);
+      for (const off of unsubscribes) off();
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    for (const w of watched) unsubscribes.push(w.listener.onChange(() => hasNews(w) && finish()));
+    signal.addEventListener('abort', finish, { once: true });
+  });
+}
