@@ -1,0 +1,28 @@
+/** How a terminal command fails: one line on stderr and a non-zero exit code, never a stack trace. */
+import { failureOf } from './core.js';
+
+/** Exit codes: 1 the operation failed or was refused, 2 the command line was wrong, 130 stopped by Ctrl-C. */
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = EXIT_FAILED) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** The one line a failure prints: the core's reason and suggestion, or the message of anything else. */
+export function failureLine(err: unknown): { line: string; exitCode: number } {
+  if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
+  const failure = failureOf(err);
+  if (failure) return { line: oneLine(`${failure.reason} ${failure.suggestion}`), exitCode: EXIT_FAILED };
+  return { line: oneLine(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`), exitCode: EXIT_FAILED };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
