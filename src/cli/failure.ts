@@ -19,10 +19,24 @@ export class CliError extends Error {
 export function failureLine(err: unknown): { line: string; exitCode: number } {
   if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
   const failure = failureOf(err);
-  if (failure) return { line: oneLine(`${failure.reason} ${failure.suggestion}`), exitCode: EXIT_FAILED };
+  if (failure) return { line: inCommandWords(oneLine(`${failure.reason} ${failure.suggestion}`)), exitCode: EXIT_FAILED };
   return { line: oneLine(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`), exitCode: EXIT_FAILED };
 }
 
 function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+/** The core's suggestions name MCP tools; at the terminal, name the command that does the same. */
+const COMMAND_FOR_TOOL: Record<string, string> = {
+  list_calls: 'vapi-call-mcp calls',
+  create_call: 'vapi-call-mcp call',
+  listen_call: 'vapi-call-mcp watch',
+  read_transcript: 'vapi-call-mcp watch',
+  inject_say: 'vapi-call-mcp say',
+  end_call: 'vapi-call-mcp end',
+};
+
+function inCommandWords(text: string): string {
+  return text.replace(/\b(list_calls|create_call|listen_call|read_transcript|inject_say|end_call)\b/g, (tool) => COMMAND_FOR_TOOL[tool]);
 }

@@ -159,6 +159,8 @@ class PlainView implements View {
 class LiveView implements View {
   private readonly region: LiveRegion;
   private inProgressSince: number | undefined;
+  /** Call seconds already past when this view first saw the call in progress (0 when watching from the answer). */
+  private joinedAt = 0;
   private latest: TranscriptRead | undefined;
   constructor(private readonly out: Terminal) {
     this.region = new LiveRegion(out);
@@ -167,8 +169,8 @@ class LiveView implements View {
   show(read: TranscriptRead): void {
     if (read.status === 'in-progress' && this.inProgressSince === undefined) {
       // Joined mid-call: count from the start the lines already heard imply.
-      const heard = read.lines.at(-1)?.secondsFromStart ?? 0;
-      this.inProgressSince = Date.now() - heard * 1000;
+      this.joinedAt = read.lines.at(-1)?.secondsFromStart ?? 0;
+      this.inProgressSince = Date.now() - this.joinedAt * 1000;
     }
     const paint = this.out.paint;
     const changed = this.latest?.status !== undefined && this.latest.status !== read.status;
@@ -179,7 +181,7 @@ class LiveView implements View {
     live.push(
       statusLine(paint, {
         status: read.status,
-        ...(this.inProgressSince !== undefined ? { elapsedSeconds: (Date.now() - this.inProgressSince) / 1000 } : {}),
+        ...(this.inProgressSince !== undefined ? { elapsedSeconds: this.elapsed(read) } : {}),
         ...(read.status === 'in-progress' ? { talking: talkingLabel(talking(read)) } : {}),
       }),
     );
@@ -188,7 +190,13 @@ class LiveView implements View {
 
   finish(outcome: FollowOutcome, last: TranscriptRead, files: Files | undefined): void {
     this.region.clear();
-    this.out.write(summary(outcome, last, files, this.inProgressSince).join('\n') + '\n');
+    this.out.write(summary(outcome, last, files).join('\n') + '\n');
+  }
+
+  /** Call time: the audio heard so far when it is measured (it keeps call time, also in a sped-up simulation), else the clock. */
+  private elapsed(read: TranscriptRead): number {
+    const heard = read.audio?.analyzedSeconds ?? 0;
+    return heard > 0 ? this.joinedAt + heard : (Date.now() - this.inProgressSince!) / 1000;
   }
 }
 
@@ -199,10 +207,10 @@ function talking(read: TranscriptRead): { customer: boolean; assistant: boolean 
 }
 
 /** The closing lines: how it ended (or that watching stopped) and where the files are. */
-function summary(outcome: FollowOutcome, last: TranscriptRead, files: Files | undefined, inProgressSince?: number): string[] {
+function summary(outcome: FollowOutcome, last: TranscriptRead, files: Files | undefined): string[] {
   const lines: string[] = [];
   if (outcome === 'ended') {
-    const after = inProgressSince !== undefined ? ` after ${clock((Date.now() - inProgressSince) / 1000)}` : '';
+    const after = files?.durationSeconds ? ` after ${clock(files.durationSeconds)} of audio` : '';
     lines.push(`Call ended${last.endedReason ? ` (${safe(last.endedReason)})` : ''}${after}.`);
   } else {
     lines.push(`Stopped watching; the call goes on (status: ${safe(last.status)}).`);
