@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -243,4 +244,69 @@ describe('calls, say, end', () => {
     expect(limit.code).toBe(2);
     expect(limit.stderr).toMatch(/^vapi-call-mcp calls: --limit must be a whole number from 1 to 1000[^\n]*\n$/);
   });
+});
+
+/** util-linux `script` gives the command a pseudo-terminal: how a person at a terminal runs it. */
+const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Runs a command in a 100-column pseudo-terminal, typing `answer` when the y/N question shows. */
+async function inTerminal(args: string[], answer: string, extraEnv: Record<string, string> = {}) {
+  const command = `stty cols 100 rows 30; exec '${process.execPath}' '${ENTRY}' ${args.map((a) => `'${a}'`).join(' ')}`;
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    cwd: home,
+    env: { PATH: process.env.PATH ?? '', TERM: 'xterm-256color', ...env(), ...extraEnv },
+    stdio: 'pipe',
+  });
+  let output = '';
+  let answered = false;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+    if (!answered && output.includes('[y/N]')) {
+      answered = true;
+      child.stdin.write(`${answer}\n`);
+    }
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** What the screen ends up showing, line by line: escape codes gone, each row as its last redraw left it. */
+function screenLines(output: string): string[] {
+  return output
+    .replace(ANSI, '')
+    .split('\n')
+    .map((row) => row.replace(/\r$/, '').split('\r').at(-1)!);
+}
+
+describe.skipIf(!HAS_SCRIPT)('at a terminal', () => {
+  it('call asks for y, then the watch colours speakers and redraws partials and the status line in place', async () => {
+    const { code, output } = await inTerminal(['call', NUMBER, '--watch'], 'y');
+    expect(code).toBe(0);
+    const callId = /Placed call ([0-9a-f-]{36})/.exec(output)![1];
+    expect(output).toContain('\x1b[36m'); // the assistant's colour
+    expect(output).toContain('\x1b[33m'); // the customer's
+    expect(output).toContain('\x1b[1A\x1b[J'); // the live region redrawn in place
+    const screen = screenLines(output);
+    const drawn = output.replace(ANSI, '').split(/[\r\n]+/); // every row as drawn, redraws included
+    expect(drawn.some((l) => /^● in-progress {2}\d\d:\d\d {2}(assistant|customer) talking$/.test(l))).toBe(true);
+    expect(drawn.some((l) => /^ {8}(Assistant|Customer): .+…$/.test(l))).toBe(true); // a partial
+    const printed = screen
+      .map((l) => /^\[\d\d:\d\d\] (Assistant|Customer): (.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => ({ role: m[1].toLowerCase(), text: m[2] }));
+    expect(printed).toEqual(spokenLines(callId));
+    expect(screen.some((l) => l.startsWith('Call ended (customer-ended-call)'))).toBe(true);
+  }, 60_000);
+
+  it('NO_COLOR turns colours off; anything but y places nothing', async () => {
+    const before = callRequests();
+    const { code, output } = await inTerminal(['call', NUMBER], 'n', { NO_COLOR: '1' });
+    expect(code).toBe(1);
+    expect(output).toContain('Not placed: the call was not confirmed.');
+    expect(output).not.toMatch(/\x1b\[(1|2|3\d)m/);
+    expect(callRequests()).toBe(before);
+  }, 30_000);
 });

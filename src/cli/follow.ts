@@ -177,7 +177,8 @@ class LiveView implements View {
     this.latest = read;
     const lines = read.lines.map((line) => finalLine(paint, line));
     if (changed) lines.push(paint('dim', `        ${safe(read.status)}`));
-    const live = read.ended ? [] : read.partials.map((p) => partialLine(paint, p));
+    const width = this.out.columns() - 1;
+    const live = read.ended ? [] : read.partials.map((p) => partialLine(paint, p, width));
     live.push(
       statusLine(paint, {
         status: read.status,

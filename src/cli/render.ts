@@ -57,9 +57,12 @@ export function finalLine(paint: Paint, line: { role: Role; text: string; second
   return `${paint('dim', `[${clock(line.secondsFromStart)}]`)} ${label} ${safe(line.text)}`;
 }
 
-/** What a party is saying now, not final yet. */
-export function partialLine(paint: Paint, partial: { role: Role; text: string }): string {
-  return paint('dim', `        ${ROLE_LABEL[partial.role]}: ${safe(partial.text)}…`);
+/** What a party is saying now, not final yet, kept within `width` columns (the newest words shown). */
+export function partialLine(paint: Paint, partial: { role: Role; text: string }, width: number): string {
+  const lead = `        ${ROLE_LABEL[partial.role]}: `;
+  const text = safe(partial.text);
+  const room = Math.max(1, width - lead.length - 1);
+  return paint('dim', `${lead}${text.length > room ? `…${text.slice(text.length - room + 1)}` : text}…`);
 }
 
 export function talkingLabel(talking: { customer: boolean; assistant: boolean }): string {
