@@ -195,6 +195,18 @@ describe('call', () => {
     expect(callRequests()).toBe(before);
   });
 
+  it('read-only mode (VAPI_READ_ONLY) refuses call, say and end, and places nothing', async () => {
+    const before = callRequests();
+    const controls = sim.controlLog.length;
+    for (const args of [['call', NUMBER, '--yes'], ['say', '01a23407-1f0d-7bea-b205-eac17e950f40', 'hello'], ['end', '01a23407-1f0d-7bea-b205-eac17e950f40', '--yes']]) {
+      const refused = await run(args, env({ VAPI_READ_ONLY: '1' }));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(`vapi-call-mcp ${args[0]}: Read-only mode (VAPI_READ_ONLY): calls can be listed and watched here, not placed or changed.\n`);
+    }
+    expect(callRequests()).toBe(before);
+    expect(sim.controlLog.length).toBe(controls);
+  });
+
   it('--simulate --watch shows a whole call with no account and exits 0', async () => {
     const result = await run(['call', NUMBER, '--simulate', '--sim-speed', '20', '--watch', '--yes'], { HOME: home, VAPI_RECORDINGS_DIR: join(home, 'simulated') });
     expect(result.stderr).toBe('');

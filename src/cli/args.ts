@@ -54,6 +54,12 @@ export function usage(command: string, problem: string): CliError {
   return new CliError(`${problem}. Run vapi-call-mcp ${command} --help for usage.`, EXIT_USAGE);
 }
 
+/** Free text within the length the matching tool accepts (the core leaves lengths to the faces' schemas). */
+export function textArgument(command: string, what: string, text: string, max: number, min = 0): string {
+  if (text.length < min || text.length > max) throw usage(command, `${what} must be ${min > 0 ? `${min} to ` : 'at most '}${max} characters, not ${text.length}`);
+  return text;
+}
+
 /** A whole number within bounds, from an option's text. */
 export function intOption(command: string, name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;

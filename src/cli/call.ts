@@ -3,8 +3,8 @@
  * what would be placed; a person confirms it with y at the terminal, or a script with --yes. Without a terminal
  * and without --yes nothing is placed.
  */
-import { COMMON_HELP, parseCommand } from './args.js';
-import type { PlaceCallRequest, PlaceCallResult } from './core.js';
+import { COMMON_HELP, parseCommand, textArgument } from './args.js';
+import type { PlaceCallRequest, PlaceCallResult } from '../core/operations/place-call.js';
 import { eventLine } from './events.js';
 import { CliError, EXIT_INTERRUPTED } from './failure.js';
 import { followCall } from './follow.js';
@@ -63,13 +63,13 @@ export async function run(argv: string[]): Promise<number> {
     customer: { number: positionals[0] },
     ...(values.assistant !== undefined ? { assistantId: values.assistant as string } : {}),
     ...(values['phone-number'] !== undefined ? { phoneNumberId: values['phone-number'] as string } : {}),
-    ...(values['first-message'] !== undefined ? { firstMessage: values['first-message'] as string } : {}),
-    ...(values.name !== undefined ? { name: values.name as string } : {}),
+    ...(values['first-message'] !== undefined ? { firstMessage: textArgument('call', '--first-message', values['first-message'] as string, 1000) } : {}),
+    ...(values.name !== undefined ? { name: textArgument('call', '--name', values.name as string, 40) } : {}),
     // Listening belongs to watch: a call placed without --watch is left for `watch` to follow.
     listen: values.watch === true,
   };
 
-  const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined });
+  const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined, changesCalls: true });
   const interrupt = interruptSignal();
   try {
     const context = { signal: interrupt.signal };

@@ -1,6 +1,7 @@
 /** `vapi-call-mcp calls`: recent calls as a table (or the list as JSON). */
-import { COMMON_HELP, intOption, parseCommand } from './args.js';
-import type { CallList } from './core.js';
+import { COMMON_HELP, intOption, parseCommand, usage } from './args.js';
+import type { CallList } from '../core/operations/list-calls.js';
+import { CALL_STATUSES, type CallStatus } from '../vapi/schemas.js';
 import { clock, safe, table, terminalFor } from './render.js';
 import { openSession } from './session.js';
 
@@ -9,7 +10,7 @@ export const HELP = `Usage: vapi-call-mcp calls [--status STATUS] [--limit N] [-
 Recent calls, newest first.
 
 Options:
-  --status STATUS    only calls with this status (scheduled, queued, ringing, in-progress, forwarding, ended)
+  --status STATUS    only calls with this status (scheduled, queued, ringing, in-progress, forwarding, ended, ...)
   --limit N          how many calls to ask Vapi for (default 20, at most 1000)
   --before TIME      only calls created before this ISO 8601 time (the next, older page)
   --json             the list as one JSON object instead of a table
@@ -29,12 +30,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   const limit = intOption('calls', 'limit', values.limit as string | undefined, 1, 1000);
+  const status = values.status as string | undefined;
+  if (status !== undefined && !(CALL_STATUSES as readonly string[]).includes(status)) {
+    throw usage('calls', `--status must be one of ${CALL_STATUSES.join(', ')}, not "${status.slice(0, 40)}"`);
+  }
   const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined });
   try {
     const list = await session.core.listCalls(
       {
         ...(limit !== undefined ? { limit } : {}),
-        ...(values.status !== undefined ? { status: values.status as never } : {}),
+        ...(status !== undefined ? { status: status as CallStatus } : {}),
         ...(values.before !== undefined ? { createdAtLt: values.before as string } : {}),
       },
       { signal: new AbortController().signal },

@@ -17,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand({ name: 'end', help: HELP, options: { yes: { type: 'boolean', short: 'y' } }, positionals: ['callId'] }, argv);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined });
+  const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined, changesCalls: true });
   try {
     const result = await session.core.endCall(positionals[0], {
       signal: new AbortController().signal,

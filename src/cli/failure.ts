@@ -1,10 +1,15 @@
 /** How a terminal command fails: one line on stderr and a non-zero exit code, never a stack trace. */
-import { failureOf } from './core.js';
+import { CallError, type CallFailure } from '../core/errors.js';
 
 /** Exit codes: 1 the operation failed or was refused, 2 the command line was wrong, 130 stopped by Ctrl-C. */
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
+
+/** The failure envelope of a core operation, or undefined for anything else (a bug, shown as such). */
+export function failureOf(err: unknown): CallFailure | undefined {
+  return err instanceof CallError ? err.failure : undefined;
+}
 
 export class CliError extends Error {
   readonly exitCode: number;

@@ -5,8 +5,10 @@
  * final before it returns.
  */
 import { eventLine, type Files, type WatchEvent } from './events.js';
-import type { StopListeningResult, TerminalCore, TranscriptRead } from './core.js';
-import { failureOf } from './core.js';
+import type { CallCore } from '../core/call-core.js';
+import type { TranscriptRead } from '../core/operations/read-transcript.js';
+import type { ListeningView } from '../core/views/listening.js';
+import { failureOf } from './failure.js';
 import { clock, finalLine, LiveRegion, partialLine, safe, statusLine, talkingLabel, type Role, type Terminal } from './render.js';
 
 export interface FollowOptions {
@@ -24,7 +26,7 @@ export type FollowOutcome = 'ended' | 'stopped';
 const TICK_MS = 1000;
 const READ_MAX_CHARS = 100_000;
 
-export async function followCall(core: TerminalCore, callId: string, options: FollowOptions): Promise<FollowOutcome> {
+export async function followCall(core: CallCore, callId: string, options: FollowOptions): Promise<FollowOutcome> {
   const view = options.json ? new JsonView(options.out, callId, options.partials) : options.out.interactive ? new LiveView(options.out) : new PlainView(options.out);
   // Reads run to completion even after Ctrl-C (they do not wait); only the pause between them is cut short.
   const readContext = { signal: new AbortController().signal };
@@ -50,7 +52,7 @@ export async function followCall(core: TerminalCore, callId: string, options: Fo
 }
 
 /** Stops listening (a no-op once the call ended) and returns the final files; waits until they are complete. */
-async function finalFiles(core: TerminalCore, callId: string): Promise<StopListeningResult['listening'] | undefined> {
+async function finalFiles(core: CallCore, callId: string): Promise<ListeningView | undefined> {
   try {
     return (await core.stopListening(callId)).listening;
   } catch (err) {
@@ -60,7 +62,7 @@ async function finalFiles(core: TerminalCore, callId: string): Promise<StopListe
 }
 
 /** Resolves on the next visible change of the call, after TICK_MS, or when the signal fires. */
-function nextChange(core: TerminalCore, callId: string, signal: AbortSignal): Promise<void> {
+function nextChange(core: CallCore, callId: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = () => {

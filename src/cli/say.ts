@@ -1,5 +1,5 @@
 /** `vapi-call-mcp say <callId> "…"`: the assistant says these exact words in the live call now. */
-import { COMMON_HELP, parseCommand } from './args.js';
+import { COMMON_HELP, parseCommand, textArgument } from './args.js';
 import { openSession } from './session.js';
 
 export const HELP = `Usage: vapi-call-mcp say <callId> <text> [--interrupt] [--then-end]
@@ -19,12 +19,13 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined });
+  const content = textArgument('say', '<text>', positionals[1], 2000, 1);
+  const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined, changesCalls: true });
   try {
     const result = await session.core.say(
       positionals[0],
       {
-        content: positionals[1],
+        content,
         ...(values.interrupt ? { interruptAssistant: true } : {}),
         ...(values['then-end'] ? { endCallAfterSpoken: true } : {}),
       },

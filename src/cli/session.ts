@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from '../config.js';
 import { StderrLogger, type LogLevel } from '../log.js';
 import { Redactor } from '../redact.js';
-import { createTerminalCore, type TerminalCore } from './core.js';
+import { createCallCore, type CallCore } from '../core/call-core.js';
 import { CliError } from './failure.js';
 
 /** Ids the simulator accepts for the default assistant and caller number (as the server's --simulate uses). */
@@ -15,10 +15,12 @@ const SIMULATED_PHONE_NUMBER_ID = 'sim-phone-number';
 export interface SessionOptions {
   simulate?: boolean;
   simSpeed?: string;
+  /** The command places or changes calls: refused in read-only mode (VAPI_READ_ONLY), as the server hides such tools. */
+  changesCalls?: boolean;
 }
 
 export interface Session {
-  core: TerminalCore;
+  core: CallCore;
   config: Config;
   /** Finalises recordings, then stops the in-process simulator if any; once. */
   close(): Promise<void>;
@@ -35,6 +37,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
+  }
+  if (options.changesCalls && config.readOnly) {
+    throw new CliError('Read-only mode (VAPI_READ_ONLY): calls can be listed and watched here, not placed or changed.');
   }
 
   let stopSimulator: (() => Promise<void>) | undefined;
@@ -59,7 +64,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   // The terminal shows the call; routine server logging would only interleave with it. VAPI_LOG_LEVEL still wins.
   const level: LogLevel = process.env.VAPI_LOG_LEVEL ? config.logLevel : 'warning';
   const logger = new StderrLogger({ level, redact: redactor.redact });
-  const core = createTerminalCore({ config, logger });
+  const core = createCallCore({ config, logger });
 
   let closing: Promise<void> | undefined;
   return {
