@@ -11,6 +11,11 @@ export async function askYesNo(question: string, output: NodeJS.WritableStream):
   try {
     const answer = await new Promise<string>((resolve) => {
       rl.once('close', () => resolve(''));
+      // Ctrl-C at the question (the terminal is in raw mode, so no signal reaches the process) means no.
+      rl.once('SIGINT', () => {
+        output.write('\n');
+        rl.close();
+      });
       rl.question(`${question} [y/N] `).then(resolve, () => resolve(''));
     });
     return /^\s*y(es)?\s*$/i.test(answer);
