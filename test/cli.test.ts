@@ -23,7 +23,7 @@ let sim: Simulator;
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'vapi-call-mcp-cli-'));
   // Answered 3 s (wall) after it is placed: time for a watcher to start before the first word.
-  sim = await startSimulator({ apiKey: API_KEY, speed: 10, seed: 11, answerMs: 30_000 });
+  sim = await startSimulator({ apiKey: API_KEY, speed: 5, seed: 11, answerMs: 15_000 });
 });
 afterAll(async () => {
   await sim?.close();
@@ -88,8 +88,8 @@ async function placeCall(): Promise<string> {
 }
 
 /** The final lines the simulator spoke, from the ended call's artifact. */
-function spokenLines(callId: string): { role: string; text: string }[] {
-  const messages = (sim.getCall(callId)?.artifact?.messages ?? []) as { role: string; message?: string }[];
+function spokenLines(simulator: Simulator, callId: string): { role: string; text: string }[] {
+  const messages = (simulator.getCall(callId)?.artifact?.messages ?? []) as { role: string; message?: string }[];
   return messages
     .filter((m) => m.role === 'bot' || m.role === 'user')
     .map((m) => ({ role: m.role === 'bot' ? 'assistant' : 'customer', text: m.message ?? '' }));
@@ -97,15 +97,27 @@ function spokenLines(callId: string): { role: string; text: string }[] {
 
 describe('watch', () => {
   it('prints every line in order and exits 0 at the end; --json gives one parseable event per line covering every final line', async () => {
-    const callId = await placeCall();
-    const plain = cli(['watch', callId]);
-    const json = cli(['watch', callId, '--json', '--partials']);
+    // A call that rings for 12 s (wall time): even on a slow machine both watchers listen before the first word.
+    const ringing = await startSimulator({ apiKey: API_KEY, speed: 10, seed: 12, answerMs: 120_000 });
+    const at = (extra: Record<string, string> = {}) => env({ VAPI_BASE_URL: ringing.baseUrl, ...extra });
+    let callId: string;
+    let plain: Cli;
+    let json: Cli;
+    let truth: { role: string; text: string }[];
+    try {
+      const placed = await run(['call', NUMBER, '--yes'], at());
+      callId = /Placed call ([0-9a-f-]{36})/.exec(placed.stdout)![1];
+      plain = cli(['watch', callId], at());
+      json = cli(['watch', callId, '--json', '--partials'], at());
+      await Promise.all([plain.exit(), json.exit()]);
+      truth = spokenLines(ringing, callId);
+    } finally {
+      await ringing.close();
+    }
     expect(await plain.exit()).toBe(0);
     expect(await json.exit()).toBe(0);
     expect(plain.stderr()).toBe('');
     expect(json.stderr()).toBe('');
-
-    const truth = spokenLines(callId);
     expect(truth.length).toBeGreaterThanOrEqual(5);
 
     // Plain text when stdout is not a terminal: appended lines, no escape codes, no partials.
@@ -309,7 +321,7 @@ describe.skipIf(!HAS_SCRIPT)('at a terminal', () => {
       .map((l) => /^\[\d\d:\d\d\] (Assistant|Customer): (.*)$/.exec(l))
       .filter((m) => m !== null)
       .map((m) => ({ role: m[1].toLowerCase(), text: m[2] }));
-    expect(printed).toEqual(spokenLines(callId));
+    expect(printed).toEqual(spokenLines(sim, callId));
     expect(screen.some((l) => l.startsWith('Call ended (customer-ended-call)'))).toBe(true);
   }, 60_000);
 
