@@ -2,8 +2,9 @@
 /**
  * CLI entry: parses the command line and dispatches to a face. `vapi-call-mcp` serves MCP over stdio
  * (src/transports/stdio.ts); `--simulate` points it at the built-in Vapi simulator; `vapi-call-mcp simulator` runs
- * the simulator alone; `vapi-call-mcp demo` walks a simulated call. Face code is loaded lazily (import()), so
- * start-up pays only for the face it runs. stdout carries only JSON-RPC: everything human goes to stderr.
+ * the simulator alone; `vapi-call-mcp demo` walks a simulated call; `watch`, `calls`, `call`, `say` and `end` are
+ * terminal commands for people (src/cli). Face code is loaded lazily (import()), so start-up pays only for the face
+ * it runs. In MCP stdio mode stdout carries only JSON-RPC: everything human goes to stderr.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from './config.js';
@@ -19,6 +20,14 @@ Usage:
   vapi-call-mcp simulator [--port N] [--api-key KEY] [--speed N] [--seed N]
                                              run the Vapi simulator alone
   vapi-call-mcp demo                         walk a whole simulated call through the MCP server
+
+From the terminal (each has --help; --simulate runs the simulator in-process):
+  vapi-call-mcp watch <callId> [--json]      follow a live call (or a JSON event stream)
+  vapi-call-mcp calls [--status S] [--limit N] [--json]
+                                             recent calls as a table
+  vapi-call-mcp call <number> [--watch]      place a call (shows it first, asks for y; --yes for scripts)
+  vapi-call-mcp say <callId> <text>          the assistant says these words now
+  vapi-call-mcp end <callId>                 hang up
 
 Options:
   --simulate         use the built-in Vapi simulator: no Vapi account, no real calls
@@ -42,8 +51,15 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** Terminal commands for people; their code (src/cli) is loaded only when one is asked for. */
+const TERMINAL_COMMANDS = new Set(['watch', 'calls', 'call', 'say', 'end']);
+
 async function main(argv: string[]): Promise<void> {
   const [command] = argv;
+  if (command !== undefined && TERMINAL_COMMANDS.has(command)) {
+    const { runTerminalCommand } = await import('./cli/index.js');
+    return runTerminalCommand(command, argv.slice(1));
+  }
   if (command === 'simulator') {
     const { runSimulatorCli } = await import('./sim/cli.js');
     return runSimulatorCli(argv.slice(1));

@@ -1,0 +1,81 @@
+/**
+ * What every terminal command starts from: the configuration from the same VAPI_* variables as the server, the
+ * built-in simulator when --simulate is given, a quiet stderr logger and the call core.
+ */
+import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from '../config.js';
+import { StderrLogger, type LogLevel } from '../log.js';
+import { Redactor } from '../redact.js';
+import { createCallCore, type CallCore } from '../core/call-core.js';
+import { CliError } from './failure.js';
+
+/** Ids the simulator accepts for the default assistant and caller number (as the server's --simulate uses). */
+const SIMULATED_ASSISTANT_ID = 'sim-assistant';
+const SIMULATED_PHONE_NUMBER_ID = 'sim-phone-number';
+
+export interface SessionOptions {
+  simulate?: boolean;
+  simSpeed?: string;
+  /** The command places or changes calls: refused in read-only mode (VAPI_READ_ONLY), as the server hides such tools. */
+  changesCalls?: boolean;
+}
+
+export interface Session {
+  core: CallCore;
+  config: Config;
+  /** Finalises recordings, then stops the in-process simulator if any; once. */
+  close(): Promise<void>;
+}
+
+export async function openSession(options: SessionOptions): Promise<Session> {
+  if (options.simSpeed !== undefined && !options.simulate) {
+    throw new CliError('--sim-speed only applies with --simulate.', 2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env, { simulate: options.simulate });
+    prepareRecordingsDir(config.recordingsDir);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+  if (options.changesCalls && config.readOnly) {
+    throw new CliError('Read-only mode (VAPI_READ_ONLY): calls can be listed and watched here, not placed or changed.');
+  }
+
+  let stopSimulator: (() => Promise<void>) | undefined;
+  if (config.simulated) {
+    const speed = Number(options.simSpeed ?? 1);
+    if (!(speed > 0 && speed <= 1000)) throw new CliError(`--sim-speed must be a number from 0 (exclusive) to 1000, not "${options.simSpeed}".`, 2);
+    const { startSimulator } = await import('../sim/index.js');
+    const sim = await startSimulator({ speed });
+    stopSimulator = () => sim.close();
+    config = {
+      ...config,
+      apiKey: sim.apiKey,
+      baseUrl: sim.baseUrl,
+      assistantId: config.assistantId ?? SIMULATED_ASSISTANT_ID,
+      phoneNumberId: config.phoneNumberId ?? SIMULATED_PHONE_NUMBER_ID,
+    };
+  }
+
+  const redactor = new Redactor();
+  redactor.add(config.apiKey);
+  redactor.add(config.publicKey);
+  // The terminal shows the call; routine server logging would only interleave with it. VAPI_LOG_LEVEL still wins.
+  const level: LogLevel = process.env.VAPI_LOG_LEVEL ? config.logLevel : 'warning';
+  const logger = new StderrLogger({ level, redact: redactor.redact });
+  const core = createCallCore({ config, logger });
+
+  let closing: Promise<void> | undefined;
+  return {
+    core,
+    config,
+    close() {
+      closing ??= (async () => {
+        await core.close();
+        await stopSimulator?.();
+      })();
+      return closing;
+    },
+  };
+}
