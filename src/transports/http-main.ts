@@ -1,0 +1,46 @@
+/**
+ * `vapi-call-mcp --http`: runs the Streamable HTTP server until SIGINT or SIGTERM, then shuts down gracefully
+ * (stop accepting, close sessions, finalise recordings, stop the simulator) and exits.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { startHttpServer } from './http.js';
+import { isLoopbackAddress, type HttpOptions } from './http-options.js';
+
+export interface ServeHttpOptions {
+  config: Config;
+  http: HttpOptions;
+  logger: Logger;
+  stopSimulator?: () => Promise<void>;
+}
+
+export async function serveHttp({ config, http, logger, stopSimulator }: ServeHttpOptions): Promise<void> {
+  const running = await startHttpServer({ config, http, logger });
+
+  let shuttingDown = false;
+  const shutdown = async (why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info(`shutting down (${why}): closing sessions, finalising recordings`);
+    const forceExit = setTimeout(() => {
+      logger.error('shutdown took longer than 10 s; exiting anyway');
+      process.exit(1);
+    }, 10_000);
+    forceExit.unref();
+    try {
+      await running.close();
+      await stopSimulator?.();
+    } catch (err) {
+      logger.error('error during shutdown', { error: (err as Error).message });
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const access = http.token ? 'bearer token required' : isLoopbackAddress(http.host) ? 'loopback only, no token' : 'no token';
+  logger.info(
+    `vapi-call-mcp ${VERSION} ready on ${running.url} (${access})${config.simulated ? ' (SIMULATED: built-in Vapi simulator, no real calls)' : ''}${config.readOnly ? ' (read-only)' : ''}; recordings in ${config.recordingsDir}`,
+  );
+}
