@@ -10,6 +10,7 @@ import { choosePinning, pinSelf, type Pinning } from './lib/proc.js';
 import { runBaseline, type BaselineResult } from './sections/baseline.js';
 import { runCapacity, type CapacityResult } from './sections/capacity.js';
 import { runDuration, type DurationResult } from './sections/duration.js';
+import { runHttp, type HttpResult } from './sections/http.js';
 import { runOverhead, type OverheadResult } from './sections/overhead.js';
 import { runStartup, type StartupResult } from './sections/startup.js';
 import type { BenchSettings } from './settings.js';
@@ -32,6 +33,7 @@ export interface BenchResults {
   baseline?: BaselineResult;
   startup?: StartupResult;
   overhead?: OverheadResult;
+  http?: HttpResult;
   targets: TargetCheck[];
 }
 
@@ -87,6 +89,9 @@ export async function runBench(settings: BenchSettings, options: RunOptions = {}
         break;
       case 'overhead':
         results.overhead = await runOverhead(settings.overhead, context);
+        break;
+      case 'http':
+        results.http = await runHttp(settings.http, context);
         break;
     }
     log(`  (${((wallNow() - sectionStarted) / 1000).toFixed(1)} s)`);
