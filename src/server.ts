@@ -1,97 +1,73 @@
 /**
- * createServer: the MCP server factory. Builds the Vapi clients, guardrails and listeners from a Config and
- * registers the tools and the transcript resource. It never touches process.stdout, process.env or
- * process.exit, so it can run in-process (any transport) as well as behind the stdio entry point.
+ * createServer: one MCP server for one connection, over a call core. Given `{ core }` it shares that core (many
+ * connections, one set of listeners, limits and recordings) and never closes it; given `{ config }` it creates a
+ * private core and closes it with the server. It never touches process.stdout, process.env or process.exit, so it
+ * runs in-process (any transport) as well as behind the stdio and HTTP transports.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Dispatcher } from 'undici';
-import { consoleApp, MuteLedger } from './app/index.js';
-import type { Levels } from './app/console-updates.js';
-import type { CallListener } from './live/listener.js';
-import type { Config } from './config.js';
-import { ConfirmationTokens } from './guard/confirmation-token.js';
-import { CallLimits, DialPolicy } from './guard/index.js';
-import { ListenerRegistry } from './live/registry.js';
 import { SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { Dispatcher } from 'undici';
+import { consoleApp } from './app/index.js';
+import type { Config } from './config.js';
+import { CallCore, createCallCore } from './core/call-core.js';
+import type { ConfirmOutcome, OperationContext } from './core/parts.js';
 import { isAtLeast, StderrLogger, type Logger, type LogLevel } from './log.js';
-import { Redactor } from './redact.js';
 import { registerTranscriptResource } from './resources/transcript.js';
-import type { ConfirmOutcome, ToolContext, ToolDeps } from './tools/deps.js';
 import { registerTools } from './tools/index.js';
-import { CallDirectory } from './vapi/call-directory.js';
-import { VapiControlClient } from './vapi/control.js';
-import { VapiRestClient } from './vapi/rest.js';
 import { VERSION } from './version.js';
 
 export type { Config } from './config.js';
 export { loadConfig, ConfigError } from './config.js';
 export { VERSION } from './version.js';
+export { CallCore, createCallCore, type CallCoreOptions } from './core/call-core.js';
+export { CallError, type CallFailure } from './core/errors.js';
+export type { OperationContext } from './core/parts.js';
 
-export interface CreateServerOptions {
-  config: Config;
-  /** Defaults to a stderr logger at config.logLevel that masks the keys. */
-  logger?: Logger;
-  /** undici dispatcher for REST and control requests (proxies, tests). */
-  dispatcher?: Dispatcher;
-}
+export type CreateServerOptions =
+  | {
+      /** Builds a private core for this server; close() closes it. */
+      config: Config;
+      /** Defaults to a stderr logger at config.logLevel that masks the keys. */
+      logger?: Logger;
+      /** undici dispatcher for REST and control requests (proxies, tests). */
+      dispatcher?: Dispatcher;
+      core?: undefined;
+    }
+  | {
+      /** A shared core (createCallCore): this server is one connection on it and never closes it. */
+      core: CallCore;
+      config?: undefined;
+    };
 
 export interface VapiCallServer {
   mcp: McpServer;
-  listeners: ListenerRegistry;
-  /** Finalises every recording, then closes the MCP connection. Idempotent. */
+  /** The core this server works on (shared or private). */
+  core: CallCore;
+  /** Closes this MCP connection (and a private core, finalising its recordings). Idempotent. */
   close(): Promise<void>;
 }
 
 export function createServer(options: CreateServerOptions): VapiCallServer {
-  const { config } = options;
-  const redactor = new Redactor();
-  redactor.add(config.apiKey);
-  redactor.add(config.publicKey);
-  const logger = options.logger ?? new StderrLogger({ level: config.logLevel, redact: redactor.redact });
-
-  const rest = new VapiRestClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, dispatcher: options.dispatcher, logger });
-  const control = new VapiControlClient({ publicKey: config.publicKey, dispatcher: options.dispatcher, logger });
-  const directory = new CallDirectory();
-  const policy = new DialPolicy({ allowedNumbers: config.allowedNumbers, allowedCountries: config.allowedCountries });
-  const limits = new CallLimits({ maxConcurrentCalls: config.maxConcurrentCalls, maxCallsPerHour: config.maxCallsPerHour });
-  const listeners = new ListenerRegistry({
-    recordingsDir: config.recordingsDir,
-    publicKey: config.publicKey,
-    transcriptMaxLines: config.transcriptMaxLines,
-    audioAnalysis: config.audioAnalysis,
-    getCall: (id) => rest.getCall(id),
-    logger,
-    redact: redactor.redact,
-  });
-  const deps: ToolDeps = { config, rest, control, listeners, directory, policy, limits, logger, confirmations: new ConfirmationTokens() };
-  const mutes = new MuteLedger();
-  mutes.observe(control);
-  const liveConsole = consoleApp({ mutes, levels: levelsFromAnalysis });
-
-  // A listener is how this server learns that a call ended: free its concurrency slot then.
-  const offEnded = listeners.onChange((callId) => {
-    const state = listeners.get(callId)?.state();
-    if (state?.ended) {
-      limits.recordEnded(callId);
-      directory.markStatus(callId, 'ended', state.endedReason);
-    }
-  });
+  const ownsCore = options.core === undefined;
+  const core = options.core ?? createCallCore({ config: options.config, logger: options.logger, dispatcher: options.dispatcher });
+  const { config, logger } = core;
 
   const mcp = new McpServer(
     { name: 'vapi-call-mcp', title: 'Vapi live calls', version: VERSION },
     {
       capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} },
-      instructions: instructions(config, policy.describe()),
+      instructions: instructions(config, core.describePolicy()),
     },
   );
 
-  const contextFor = (extra: { signal: AbortSignal }): ToolContext => ({
+  const contextFor = (extra: { signal: AbortSignal }): OperationContext => ({
     signal: extra.signal,
     confirm: (message) => confirmWithElicitation(mcp, message),
   });
-  registerTools(mcp, deps, { contextFor, redact: redactor.redact, extraTools: liveConsole.tools, metaFor: liveConsole.metaFor });
+  const liveConsole = consoleApp();
+  registerTools(mcp, core, { contextFor, extraTools: liveConsole.tools, metaFor: liveConsole.metaFor });
   liveConsole.registerResource(mcp);
-  const transcriptResource = registerTranscriptResource(mcp, deps, { redact: redactor.redact });
+  const transcriptResource = registerTranscriptResource(mcp, core);
 
   // Nothing reaches the client before it has initialised; after that, the level it asked for (logging/setLevel)
   // decides what it gets, VAPI_LOG_LEVEL until it asks.
@@ -116,16 +92,28 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
         })
       : () => {};
 
+  // A connection that goes away (its transport closed) stops costing the core anything.
+  let disposed = false;
+  const dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    offLogSink();
+    transcriptResource.dispose();
+  };
+  const previousOnClose = mcp.server.onclose;
+  mcp.server.onclose = () => {
+    dispose();
+    previousOnClose?.();
+  };
+
   let closing: Promise<void> | undefined;
   return {
     mcp,
-    listeners,
+    core,
     close() {
       closing ??= (async () => {
-        offLogSink();
-        offEnded();
-        transcriptResource.dispose();
-        await listeners.stopAll();
+        dispose();
+        if (ownsCore) await core.close();
         await mcp.close();
       })();
       return closing;
@@ -170,14 +158,4 @@ function instructions(config: Config, policy: string): string {
   if (config.confirmCalls) lines.push('The user is asked to confirm each call and hang-up.');
   if (config.simulated) lines.push('SIMULATED: this server talks to a built-in Vapi simulator; no real phone calls are made.');
   return lines.join('\n');
-}
-
-/** The console's meters: the analyzer's per-party levels while it measures a stereo stream. */
-function levelsFromAnalysis(listener: CallListener): Levels | undefined {
-  const { levels, talking } = listener.analysis.metrics();
-  if (!levels.customer || !levels.assistant) return undefined;
-  return {
-    customer: { rmsDbfs: levels.customer.rmsDbfs, speaking: talking.customer },
-    assistant: { rmsDbfs: levels.assistant.rmsDbfs, speaking: talking.assistant },
-  };
 }

@@ -249,7 +249,7 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     expect(posts()).toHaveLength(1);
     expect((posts()[0].body as { assistantOverrides: { firstMessage: string } }).assistantOverrides.firstMessage).toBe('Hello from the console');
     expect(await frame.locator('#preview').isHidden()).toBe(true);
-    const callId = harness.server.listeners.list()[0].callId;
+    const callId = harness.server.core.listeners.list()[0].callId;
 
     // Transfer: a refused destination shows the tool's reason and suggestion in words; nothing is sent.
     await frame.locator('#transfer-to').fill('+19005551234');

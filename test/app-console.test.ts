@@ -99,7 +99,8 @@ describe('console_updates', () => {
     expect(first.lines.length).toBeGreaterThanOrEqual(2);
     expect(first.lines.map((l) => l.seq)).toEqual(first.lines.map((_, i) => i + 1));
     expect(first.connection).toBe('connected');
-    expect(first.levels).toBeUndefined();
+    // The simulator streams stereo audio, so the meters follow the measured level of each party.
+    expect(first.levels).toMatchObject({ customer: { rmsDbfs: expect.any(Number) }, assistant: { rmsDbfs: expect.any(Number) } });
 
     // With the cursor and etag it waits; the next line or state change answers it.
     const next = await h.ok<Update>('console_updates', { callId, sinceSeq: first.nextSeq, etag: first.etag, waitSeconds: 20 });
@@ -120,7 +121,7 @@ describe('console_updates', () => {
       [1, 2, 3].map(() => h!.ok<Update>('console_updates', { callId, sinceSeq: start.nextSeq, etag: start.etag, waitSeconds: 20 })),
     );
     for (const update of views) expect(update.lines.length > 0 || update.etag !== start.etag).toBe(true);
-    expect(h.server.listeners.list()).toHaveLength(1);
+    expect(h.server.core.listeners.list()).toHaveLength(1);
     await h.ok('end_call', { callId });
     const ended = await until(async () => {
       const update = await h!.ok<Update>('console_updates', { callId, waitSeconds: 2 });

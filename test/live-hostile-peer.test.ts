@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallListener, type CallListenerOptions } from '../src/live/listener.js';
 import { silentLogger } from '../src/log.js';
 import { Redactor } from '../src/redact.js';
-import { listeningView } from '../src/tools/listen-call.js';
+import { listeningView } from '../src/core/views/listening.js';
 import type { Call } from '../src/vapi/schemas.js';
 import { until } from './helpers/harness.js';
 import { SAMPLE_CALL_ID, parseWav, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';

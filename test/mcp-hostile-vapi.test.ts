@@ -89,7 +89,7 @@ describe('a Vapi that answers too much', () => {
     await conn.json({ type: 'transcript', role: 'assistant', transcriptType: 'partial', transcript: huge });
     await conn.json({ type: 'transcript', role: 'assistant', transcriptType: 'final', transcript: 'Noted.' });
     await conn.json({ type: 'transcript', role: 'assistant', transcriptType: 'partial', transcript: huge });
-    await until(() => (h!.server.listeners.get(CALL_ID)?.transcript.nextSeq === 3 ? true : undefined));
+    await until(() => (h!.server.core.listeners.get(CALL_ID)?.transcript.nextSeq === 3 ? true : undefined));
 
     for (const maxChars of [200, 20_000]) {
       const read = await h.ok<any>('read_transcript', { callId: CALL_ID, maxChars });

@@ -145,7 +145,7 @@ describe('audio on disk', () => {
     h = await startHarness({ sim: { speed: 100, answerMs: 60_000 } });
     const callId = await place();
     await follow(h, callId, (read) => read.ended);
-    const listener = h.server.listeners.get(callId)!;
+    const listener = h.server.core.listeners.get(callId)!;
     await listener.whenEnded();
     const state = listener.state();
     expect(state.listening).toBe(false);
@@ -177,12 +177,12 @@ describe('audio on disk', () => {
     const ids = await Promise.all(Array.from({ length: 8 }, () => place()));
     await Promise.all(ids.map((id) => follow(h, id, (read) => read.ended, 30_000)));
     for (const id of ids) {
-      const listener = h.server.listeners.get(id)!;
+      const listener = h.server.core.listeners.get(id)!;
       await listener.whenEnded();
       expect(readWav(listener.state().audioPath!).dataBytes).toBe(h.sim.audioBytesSent(id));
     }
     // Asking again for a listened call returns the same listener.
     const again = await h.ok<{ listening: { audioPath: string } }>('listen_call', { callId: ids[0] });
-    expect(again.listening.audioPath).toBe(h.server.listeners.get(ids[0])!.state().audioPath);
+    expect(again.listening.audioPath).toBe(h.server.core.listeners.get(ids[0])!.state().audioPath);
   });
 });

@@ -55,7 +55,7 @@ describe('listen faults', () => {
     const { last } = await follow(h, callId, (read) => read.ended);
     expect(last.status).toBe('ended');
 
-    const listener = h.server.listeners.get(callId)!;
+    const listener = h.server.core.listeners.get(callId)!;
     await listener.whenEnded();
     const state = listener.state();
     expect(state.reconnects).toBeGreaterThanOrEqual(1);
@@ -76,14 +76,14 @@ describe('listen faults', () => {
     const callId = await place();
     const { lines } = await follow(h, callId, (read) => read.ended);
     expect(lines.length).toBeGreaterThan(2);
-    expect(h.server.listeners.get(callId)!.state().audioBytes).toBeGreaterThan(0);
+    expect(h.server.core.listeners.get(callId)!.state().audioBytes).toBeGreaterThan(0);
   });
 
   it("falls back to Vapi's record when listening was refused and the call is over", async () => {
     h = await startHarness({ sim: { speed: 200 } });
     h.sim.faults.rejectListenUpgrades(1, 403);
     const created = await h.ok<{ callId: string }>('create_call', { customer: { number: VALID_NUMBER } });
-    const listener = h.server.listeners.get(created.callId)!;
+    const listener = h.server.core.listeners.get(created.callId)!;
     await listener.whenEnded();
     expect(listener.state().listenError).toMatch(/403/);
     const { last, lines } = await follow(h, created.callId, (read) => read.ended);
@@ -97,7 +97,7 @@ describe('listen faults', () => {
     await follow(h, callId, (_r, lines) => lines.length >= 1);
     for (const kind of ['bad-json', 'truncated-binary', 'giant-frame', 'unknown-event'] as const) h.sim.faults.sendMalformed(callId, kind);
     await follow(h, callId, (read) => read.ended);
-    const listener = h.server.listeners.get(callId)!;
+    const listener = h.server.core.listeners.get(callId)!;
     await listener.whenEnded();
     const state = listener.state();
     expect(state.malformedFrames).toBeGreaterThanOrEqual(1);
@@ -137,10 +137,10 @@ describe('isolation', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
 
     await Promise.all([healthy, broken].map((id) => follow(h, id, (read) => read.ended)));
-    const listener = h.server.listeners.get(healthy)!;
+    const listener = h.server.core.listeners.get(healthy)!;
     await listener.whenEnded();
     expect(listener.state()).toMatchObject({ reconnects: 0, malformedFrames: 0 });
     expect(listener.state().audioBytes).toBe(h.sim.audioBytesSent(healthy));
-    expect(h.server.listeners.get(broken)!.state().reconnects).toBeGreaterThanOrEqual(1);
+    expect(h.server.core.listeners.get(broken)!.state().reconnects).toBeGreaterThanOrEqual(1);
   });
 });

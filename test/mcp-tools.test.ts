@@ -95,7 +95,7 @@ describe('create_call', () => {
     h = await startHarness();
     const created = await h.ok<Created>('create_call', { customer: { number: VALID_NUMBER }, listen: false });
     expect(created.listening).toBeUndefined();
-    expect(h.server.listeners.get(created.callId)).toBeUndefined();
+    expect(h.server.core.listeners.get(created.callId)).toBeUndefined();
   });
 
   it('explains a missing phone number id', async () => {

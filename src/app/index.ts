@@ -6,12 +6,10 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import type { ToolDefinition } from '../tools/define.js';
 import { CONSOLE_URI, registerConsoleResource } from './console-resource.js';
-import { CONSOLE_UPDATES_TOOL, consoleUpdatesTool, type LevelsSource } from './console-updates.js';
-import { MuteLedger } from './mute-ledger.js';
+import { CONSOLE_UPDATES_TOOL, consoleUpdatesTool } from './console-updates.js';
 
 export { CONSOLE_URI, CONSOLE_MIME_TYPE } from './console-resource.js';
 export { CONSOLE_UPDATES_TOOL } from './console-updates.js';
-export { MuteLedger } from './mute-ledger.js';
 
 /** Tools whose results open the console. */
 export const CONSOLE_LINKED_TOOLS: ReadonlySet<string> = new Set(['create_call', 'listen_call', 'get_call']);
@@ -24,9 +22,9 @@ export interface ConsoleApp {
   registerResource(mcp: McpServer): void;
 }
 
-export function consoleApp(options: { mutes: MuteLedger; levels?: LevelsSource }): ConsoleApp {
+export function consoleApp(): ConsoleApp {
   return {
-    tools: [consoleUpdatesTool(options.mutes, options.levels)],
+    tools: [consoleUpdatesTool],
     metaFor(toolName) {
       if (toolName === CONSOLE_UPDATES_TOOL) return { ui: { resourceUri: CONSOLE_URI, visibility: ['app'] } };
       // The flat key is the extension's older spelling; hosts of that era read only it.

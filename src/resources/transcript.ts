@@ -1,32 +1,30 @@
 /**
- * The `listen_call` resource: vapi://calls/{callId}/transcript, the rolling transcript of a call as text.
- * Reading or subscribing starts the call's listener if it is live; subscribers get throttled
- * notifications/resources/updated; the listing shows the calls being listened to.
+ * The `listen_call` resource: vapi://calls/{callId}/transcript, the rolling transcript of a call as text (the
+ * core's transcriptText). Reading or subscribing starts the call's listener if it is live; this connection's
+ * subscribers get throttled notifications/resources/updated from the core's change feed; the listing shows the
+ * calls being listened to, process-wide.
  */
-import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { cutText } from '../live/transcript.js';
-import { durationSeconds } from '../tools/call-view.js';
-import { TRANSCRIPT_URI_TEMPLATE, transcriptUri, type ToolDeps } from '../tools/deps.js';
-import { artifactLines, listenerFor } from '../tools/listening.js';
-import { ToolError } from '../tools/result.js';
-import { isCallId, type Call } from '../vapi/schemas.js';
+import type { CallCore } from '../core/call-core.js';
+import { CallError } from '../core/errors.js';
+import { TRANSCRIPT_TEXT_MAX_CHARS } from '../core/operations/transcript-text.js';
+import { TRANSCRIPT_URI_TEMPLATE, transcriptUri } from '../core/parts.js';
+import { isCallId } from '../vapi/schemas.js';
 import { throttlePerKey } from './throttle.js';
 
 /** The spec has no constant for "resource not found"; -32002 is what clients expect. */
 const RESOURCE_NOT_FOUND = -32002;
 /** The resource text is at most this many characters: the newest lines that fit (older ones via read_transcript). */
-export const RESOURCE_MAX_CHARS = 100_000;
+export const RESOURCE_MAX_CHARS = TRANSCRIPT_TEXT_MAX_CHARS;
 const URI_PATTERN = /^vapi:\/\/calls\/([^/]+)\/transcript$/;
 
 export interface TranscriptResourceOptions {
-  redact(text: string): string;
   /** Minimum gap between two update notifications for one URI (trailing edge: the last change is always sent). */
   updateIntervalMs?: number;
 }
 
-export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, options: TranscriptResourceOptions): { dispose(): void } {
+export function registerTranscriptResource(mcp: McpServer, core: CallCore, options: TranscriptResourceOptions = {}): { dispose(): void } {
   const subscriptions = new Set<string>();
   const throttle = throttlePerKey((uri) => {
     if (subscriptions.has(uri)) mcp.server.sendResourceUpdated({ uri }).catch(() => {});
@@ -34,21 +32,15 @@ export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, optio
 
   const template = new ResourceTemplate(TRANSCRIPT_URI_TEMPLATE, {
     list: async () => ({
-      resources: deps.listeners.list().map((listener) => {
-        const state = listener.state();
-        return {
-          uri: transcriptUri(state.callId),
-          name: `transcript-${state.callId}`,
-          title: `Call ${state.callId.slice(0, 8)} transcript (${state.status})`,
-          mimeType: 'text/plain',
-        };
-      }),
+      resources: core.liveListeners().map((listener) => ({
+        uri: transcriptUri(listener.callId),
+        name: `transcript-${listener.callId}`,
+        title: `Call ${listener.callId.slice(0, 8)} transcript (${listener.status})`,
+        mimeType: 'text/plain',
+      })),
     }),
     complete: {
-      callId: (prefix) => {
-        const ids = new Set([...deps.listeners.list().map((l) => l.state().callId), ...deps.directory.ids()]);
-        return [...ids].filter((id) => id.startsWith(prefix)).slice(0, 100);
-      },
+      callId: (prefix) => core.knownCallIds().filter((id) => id.startsWith(prefix)).slice(0, 100),
     },
   });
 
@@ -63,8 +55,8 @@ export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, optio
     },
     async (uri, variables, extra) => {
       const callId = callIdFrom(String(variables.callId ?? ''), uri.href);
-      const text = `[${CALL_CONTENT_NOTICE}]\n${await transcriptText(deps, callId, extra.signal)}`;
-      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: options.redact(text) }] };
+      const text = await withResourceErrors(uri.href, () => core.transcriptText(callId, { signal: extra.signal }));
+      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: core.redact(text) }] };
     },
   );
 
@@ -73,7 +65,7 @@ export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, optio
     const match = URI_PATTERN.exec(uri);
     if (!match) throw new McpError(ErrorCode.InvalidParams, `Only ${TRANSCRIPT_URI_TEMPLATE} can be subscribed to`, { uri });
     const callId = callIdFrom(safeDecode(match[1], uri), uri);
-    await withResourceErrors(uri, () => listenerFor(deps, callId, { saveAudio: true, signal: extra.signal }));
+    await withResourceErrors(uri, () => core.listen(callId, {}, { signal: extra.signal }));
     subscriptions.add(uri);
     return {};
   });
@@ -83,11 +75,11 @@ export function registerTranscriptResource(mcp: McpServer, deps: ToolDeps, optio
     return {};
   });
 
-  const offChange = deps.listeners.onChange((callId) => {
+  const offChange = core.onCallChange((callId) => {
     const uri = transcriptUri(callId);
     if (subscriptions.has(uri)) throttle.touch(uri);
   });
-  const offList = deps.listeners.onListChanged(() => {
+  const offList = core.onListenersChanged(() => {
     if (mcp.isConnected()) mcp.sendResourceListChanged();
   });
 
@@ -119,34 +111,10 @@ async function withResourceErrors<T>(uri: string, work: () => Promise<T>): Promi
   try {
     return await work();
   } catch (err) {
-    if (err instanceof ToolError) {
+    if (err instanceof CallError) {
       const code = err.failure.code === 'not-found' ? RESOURCE_NOT_FOUND : ErrorCode.InvalidRequest;
       throw new McpError(code, `${err.failure.reason} ${err.failure.suggestion}`, { uri });
     }
     throw err;
   }
-}
-
-async function transcriptText(deps: ToolDeps, callId: string, signal: AbortSignal): Promise<string> {
-  const uri = transcriptUri(callId);
-  const target = await withResourceErrors(uri, () => listenerFor(deps, callId, { saveAudio: true, signal }));
-  if (target.kind === 'live') {
-    const state = target.listener.state();
-    const summary = target.listener.analysis.summaryLine();
-    const text = target.listener.transcript.render(
-      { callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },
-      RESOURCE_MAX_CHARS - summary.length - 1,
-    );
-    const [head, ...rest] = text.split('\n');
-    return [head, summary, ...rest].join('\n');
-  }
-  return cutText(endedCallText(target.call), RESOURCE_MAX_CHARS);
-}
-
-/** A call that ended before this server listened: Vapi's own record, in the same text form. */
-function endedCallText(call: Call): string {
-  const duration = durationSeconds(call);
-  const header = `Call ${call.id} · ${inertLine(call.status ?? 'ended')}${call.endedReason ? ` (${inertLine(call.endedReason)})` : ''}${duration !== undefined ? ` · ${duration}s` : ''} · from Vapi's record`;
-  const lines = artifactLines(call).map((l) => `${l.role === 'customer' ? 'Customer' : 'Assistant'}: ${l.text}`);
-  return [header, '', ...(lines.length ? lines : ['(no transcript)'])].join('\n');
 }

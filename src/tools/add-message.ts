@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { controlOutput } from './control-output.js';
 import { defineTool } from './define.js';
-import { callIdField, requireCallId } from './fields.js';
-import { sendControl } from './vapi-calls.js';
+import { callIdField } from './fields.js';
+import { controlOutput } from './shapes.js';
 
 const DESCRIPTION = `Add a message to the assistant's conversation in a live call, to steer it: new facts, an instruction, a correction.
 - role system: an instruction or fact for the assistant ("The customer is a VIP; offer the 3pm slot"). role user: as if the customer said it. role assistant: as if the assistant had said it.
@@ -22,15 +21,5 @@ export const addMessageTool = defineTool({
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   changesCalls: true,
-  async run(deps, args, context) {
-    const callId = requireCallId(args.callId);
-    await sendControl(
-      deps,
-      callId,
-      'Adding a message',
-      { type: 'add-message', message: { role: args.role, content: args.content }, triggerResponseEnabled: args.triggerResponse },
-      context.signal,
-    );
-    return { callId, accepted: true, action: 'add-message' };
-  },
+  run: (core, { callId, ...request }, context) => core.addMessage(callId, request, context),
 });

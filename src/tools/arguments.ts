@@ -3,7 +3,7 @@
  * every level), and every problem becomes the documented failure envelope, naming the nearest valid argument.
  */
 import { z } from 'zod';
-import { ToolError } from './result.js';
+import { CallError } from '../core/errors.js';
 
 /** A strict object schema for a tool's input shape; nested objects are declared strict where they are defined. */
 export function strictInput(shape: z.ZodRawShape): z.ZodObject {
@@ -25,7 +25,7 @@ export function parseArguments<T>(toolName: string, schema: z.ZodType<T>, args: 
   throw argumentError(toolName, schema, parsed.error);
 }
 
-function argumentError(toolName: string, schema: z.ZodType, error: z.ZodError): ToolError {
+function argumentError(toolName: string, schema: z.ZodType, error: z.ZodError): CallError {
   const unknownKey = error.issues.find((issue) => issue.code === 'unrecognized_keys');
   if (unknownKey && unknownKey.code === 'unrecognized_keys') {
     const valid = keysAt(schema, unknownKey.path);
@@ -34,7 +34,7 @@ function argumentError(toolName: string, schema: z.ZodType, error: z.ZodError): 
       const nearest = nearestName(key, valid);
       return nearest ? `"${key}" → did you mean "${nearest}"?` : `"${key}"`;
     });
-    return new ToolError({
+    return new CallError({
       code: 'unknown-argument',
       reason: `${toolName} has no argument ${hints.join(', ')}${where}. Unknown arguments are refused, never ignored.`,
       suggestion: `Use only these arguments${where}: ${valid.join(', ')}.`,
@@ -42,7 +42,7 @@ function argumentError(toolName: string, schema: z.ZodType, error: z.ZodError): 
     });
   }
   const problems = error.issues.slice(0, 5).map((issue) => `${issue.path.length ? formatPath(issue.path) : 'arguments'}: ${issue.message}`);
-  return new ToolError({
+  return new CallError({
     code: 'invalid-arguments',
     reason: `${toolName} was called with invalid arguments: ${problems.join('; ')}.`,
     suggestion: `Fix the named arguments (see the tool's input schema) and call again. Valid arguments: ${keysAt(schema, []).join(', ')}.`,

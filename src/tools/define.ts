@@ -1,6 +1,7 @@
-/** The shape of one tool: its contract (names, schemas, annotations) and its handler. */
+/** The shape of one tool: its contract (names, schemas, annotations) and a thin adapter onto the call core. */
 import type { z } from 'zod';
-import type { ToolContext, ToolDeps } from './deps.js';
+import type { CallCore } from '../core/call-core.js';
+import type { OperationContext } from '../core/parts.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -18,7 +19,8 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   annotations: ToolAnnotations;
   /** False for tools that only read; --read-only exposes only those. */
   changesCalls: boolean;
-  run(deps: ToolDeps, args: z.output<z.ZodObject<I>>, context: ToolContext): Promise<z.output<z.ZodObject<O>>>;
+  /** Calls the core's operation; its result is the tool's structuredContent. */
+  run(core: CallCore, args: z.output<z.ZodObject<I>>, context: OperationContext): Promise<z.output<z.ZodObject<O>>>;
 }
 
 /** Identity function that lets TypeScript infer a tool's argument and result types from its schemas. */

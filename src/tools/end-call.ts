@@ -1,8 +1,6 @@
-import { controlOutput } from './control-output.js';
-import { confirmWithHuman } from './confirm.js';
 import { defineTool } from './define.js';
-import { callIdField, requireCallId } from './fields.js';
-import { sendControl } from './vapi-calls.js';
+import { callIdField } from './fields.js';
+import { controlOutput } from './shapes.js';
 
 const DESCRIPTION = `Hang up a live call now, for everyone on it.
 - The assistant stops mid-sentence; for a polite goodbye first, use inject_say with endCallAfterSpoken: true instead.
@@ -17,10 +15,5 @@ export const endCallTool = defineTool({
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   changesCalls: true,
-  async run(deps, args, context) {
-    const callId = requireCallId(args.callId);
-    await confirmWithHuman(deps, context, `Hang up call ${callId}?`);
-    await sendControl(deps, callId, 'Ending the call', { type: 'end-call' }, context.signal);
-    return { callId, accepted: true, action: 'end-call', note: 'The call is ending; get_call shows the outcome.' };
-  },
+  run: (core, args, context) => core.endCall(args.callId, context),
 });

@@ -1,22 +1,8 @@
-import { CALL_CONTENT_NOTICE, inertLines } from '../call-text.js';
 import { z } from 'zod';
-import {
-  callRecordings,
-  callSummaryShape,
-  callTranscript,
-  compactMessages,
-  compactMessageSchema,
-  keepTail,
-  monitorAvailability,
-  monitorAvailabilitySchema,
-  summarizeCall,
-} from './call-view.js';
-import { cutText } from '../live/transcript.js';
+import { DEFAULT_GET_CALL_MAX_CHARS } from '../core/operations/get-call.js';
 import { defineTool } from './define.js';
-import { transcriptUri } from './deps.js';
-import { callIdField, requireCallId } from './fields.js';
-import { listeningShape, listeningView } from './listen-call.js';
-import { fetchCall } from './vapi-calls.js';
+import { callIdField } from './fields.js';
+import { callSummaryShape, compactMessageSchema, listeningShape, monitorAvailabilitySchema } from './shapes.js';
 
 const DESCRIPTION = `Get one call in full, fresh from Vapi: status, endedReason (Vapi's exact string), timestamps, duration, cost and costBreakdown, customer, summary, transcript, messages, recording URLs, and whether live listening and control are available.
 - Use it to check on a call, or for the outcome and final transcript once it has ended (Vapi adds transcript, summary and recordings after the end).
@@ -32,7 +18,7 @@ const input = {
     .int()
     .min(200)
     .max(200_000)
-    .default(8000)
+    .default(DEFAULT_GET_CALL_MAX_CHARS)
     .describe('Cap, in characters, on summary, transcript and messages together; the newest part is kept'),
 };
 
@@ -62,70 +48,5 @@ export const getCallTool = defineTool({
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   changesCalls: false,
-  async run(deps, args, context) {
-    const callId = requireCallId(args.callId);
-    const call = await fetchCall(deps, callId, context.signal);
-
-    // One budget for the long fields: the summary gets up to a quarter, the transcript half of the rest, the
-    // messages what remains (newest first); a message bigger than what is left is cut, never returned whole.
-    const rawSummary = call.analysis?.summary ?? call.summary;
-    const summary = rawSummary === undefined ? undefined : cutText(rawSummary, Math.floor(args.maxChars / 4));
-    let budget = args.maxChars - (summary?.length ?? 0);
-    const transcript = keepTail(callTranscript(call) ?? '', Math.floor(budget / 2));
-    budget -= transcript.text.length;
-    const messages = compactMessages(call);
-    const keptMessages = [];
-    let messagesCut = false;
-    for (let i = messages.length - 1; i >= 0 && budget > 0; i--) {
-      const message = { ...messages[i], role: cutText(messages[i].role, SHORT_FIELD_CHARS) };
-      if (message.text.length > budget) {
-        message.text = cutText(message.text, budget);
-        messagesCut = true;
-      }
-      budget -= message.text.length;
-      keptMessages.unshift(message);
-    }
-    const listener = deps.listeners.get(callId);
-    const customer = call.customer
-      ? Object.fromEntries(Object.entries({ number: call.customer.number, name: call.customer.name, extension: call.customer.extension }).filter(([, v]) => v !== undefined))
-      : undefined;
-
-    const costBreakdown = call.costBreakdown && JSON.stringify(call.costBreakdown).length <= MAX_COST_BREAKDOWN_CHARS ? call.costBreakdown : undefined;
-    return capShortFields({
-      ...summarizeCall(call),
-      callId,
-      ...(call.assistantId ? { assistantId: call.assistantId } : {}),
-      ...(call.phoneNumberId ? { phoneNumberId: call.phoneNumberId } : {}),
-      ...(customer ? { customer } : {}),
-      ...(costBreakdown ? { costBreakdown } : {}),
-      ...(summary ? { summary: inertLines(summary) } : {}),
-      ...(transcript.text ? { transcript: transcript.text } : {}),
-      messages: keptMessages,
-      callContentNotice: CALL_CONTENT_NOTICE,
-      truncated:
-        transcript.truncated || messagesCut || keptMessages.length < messages.length || summary !== rawSummary || costBreakdown !== call.costBreakdown,
-      recordingUrls: callRecordings(call),
-      monitor: monitorAvailability(call),
-      transcriptUri: transcriptUri(callId),
-      ...(listener ? { listening: listeningView(listener.state()) } : {}),
-    });
-  },
+  run: (core, { callId, ...request }, context) => core.getCall(callId, request, context),
 });
-
-/** Ids, status, names, endedReason, URLs: cut at this many characters (a real one is far shorter). */
-const SHORT_FIELD_CHARS = 2048;
-/** A costBreakdown bigger than this as JSON is left out (truncated: true). */
-const MAX_COST_BREAKDOWN_CHARS = 4000;
-const LONG_FIELDS: ReadonlySet<string> = new Set(['summary', 'transcript', 'messages', 'costBreakdown', 'listening']);
-
-/** Cuts every string of the result outside the budgeted long fields to SHORT_FIELD_CHARS. */
-function capShortFields<T extends Record<string, unknown>>(result: T): T {
-  const cap = (value: unknown): unknown => {
-    if (typeof value === 'string') return cutText(value, SHORT_FIELD_CHARS);
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cap(v)]));
-    }
-    return value;
-  };
-  return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, LONG_FIELDS.has(k) ? v : cap(v)])) as T;
-}

@@ -5,18 +5,19 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { CallCore } from '../core/call-core.js';
+import { CallError, type CallFailure } from '../core/errors.js';
+import type { OperationContext } from '../core/parts.js';
 import { addMessageTool } from './add-message.js';
 import { listedInput, nearestName, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';
 import type { ToolDefinition } from './define.js';
-import type { ToolContext, ToolDeps } from './deps.js';
 import { endCallTool } from './end-call.js';
 import { getCallTool } from './get-call.js';
 import { injectSayTool } from './inject-say.js';
 import { listCallsTool } from './list-calls.js';
 import { listenCallTool } from './listen-call.js';
 import { readTranscriptTool } from './read-transcript.js';
-import { ToolError, type ToolFailure } from './result.js';
 import { setMuteTool } from './set-mute.js';
 import { stopListeningTool } from './stop-listening.js';
 import { transferCallTool } from './transfer-call.js';
@@ -42,17 +43,17 @@ export function toolsFor(options: { readOnly: boolean }): ToolDefinition[] {
 
 export interface RegisterToolsOptions {
   /** Builds the SDK-free per-call context from the SDK's request extra. */
-  contextFor(extra: { signal: AbortSignal }): ToolContext;
-  redact(text: string): string;
+  contextFor(extra: { signal: AbortSignal }): OperationContext;
   /** Tools registered after the catalog (the console's app-only tool). */
   extraTools?: readonly ToolDefinition[];
   /** `_meta` for a tool's listing (MCP Apps links). */
   metaFor?(toolName: string): Record<string, unknown> | undefined;
 }
 
-export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterToolsOptions): void {
-  const tools = [...toolsFor({ readOnly: deps.config.readOnly }), ...(options.extraTools ?? [])];
-  envelopeSdkFailures(mcp, tools.map((t) => t.name), deps.config.simulated, options.redact);
+export function registerTools(mcp: McpServer, core: CallCore, options: RegisterToolsOptions): void {
+  const { config, redact } = core;
+  const tools = [...toolsFor({ readOnly: config.readOnly }), ...(options.extraTools ?? [])];
+  envelopeSdkFailures(mcp, tools.map((t) => t.name), config.simulated, redact);
   for (const tool of tools) {
     const meta = options.metaFor?.(tool.name);
     const outputSchema = z.object({
@@ -73,12 +74,12 @@ export function registerTools(mcp: McpServer, deps: ToolDeps, options: RegisterT
       (async (args: unknown, extra: { signal: AbortSignal }) => {
         try {
           const parsed = parseArguments(tool.name, input, args);
-          const result = await tool.run(deps, parsed as never, options.contextFor(extra));
-          const structured = deps.config.simulated ? { ...result, simulated: true } : result;
-          return success(structured, options.redact);
+          const result = await tool.run(core, parsed as never, options.contextFor(extra));
+          const structured = config.simulated ? { ...result, simulated: true } : result;
+          return success(structured, redact);
         } catch (err) {
-          const envelope = toFailure(err, tool.name, deps);
-          return failure(deps.config.simulated ? { ...envelope, simulated: true } : envelope, options.redact);
+          const envelope = toFailure(err, tool.name, core);
+          return failure(config.simulated ? { ...envelope, simulated: true } : envelope, redact);
         }
       }) as never,
     );
@@ -94,7 +95,7 @@ function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boo
   (mcp as unknown as { createToolError(message: string): CallToolResult }).createToolError = (message) => {
     const unknownTool = /Tool (.+) not found/.exec(message)?.[1];
     const nearest = unknownTool === undefined ? undefined : nearestName(unknownTool, toolNames);
-    const envelope: ToolFailure = unknownTool !== undefined
+    const envelope: CallFailure = unknownTool !== undefined
       ? {
           status: 'error',
           code: 'unknown-tool',
@@ -107,9 +108,9 @@ function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boo
   };
 }
 
-function toFailure(err: unknown, toolName: string, deps: ToolDeps): ToolFailure {
-  if (err instanceof ToolError) return err.failure;
-  deps.logger.error(`${toolName} failed unexpectedly`, { error: err instanceof Error ? err.message : String(err) });
+function toFailure(err: unknown, toolName: string, core: CallCore): CallFailure {
+  if (err instanceof CallError) return err.failure;
+  core.logger.error(`${toolName} failed unexpectedly`, { error: err instanceof Error ? err.message : String(err) });
   return {
     status: 'error',
     code: 'internal-error',
@@ -141,6 +142,6 @@ function success(structured: Record<string, unknown>, redact: (text: string) => 
  * The failure envelope travels as text only: SDK clients validate any structuredContent against the tool's
  * outputSchema even on isError results, and the envelope is not the success shape.
  */
-function failure(fail: ToolFailure & { simulated?: boolean }, redact: (text: string) => string): CallToolResult {
+function failure(fail: CallFailure & { simulated?: boolean }, redact: (text: string) => string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: redact(JSON.stringify(fail)) }] };
 }

@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import type { ControlMessage } from '../vapi/schemas.js';
-import { controlOutput } from './control-output.js';
 import { defineTool } from './define.js';
-import { callIdField, requireCallId } from './fields.js';
-import { sendControl } from './vapi-calls.js';
+import { callIdField } from './fields.js';
+import { controlOutput } from './shapes.js';
 
 const DESCRIPTION = `Make the assistant say exact words in a live call, now. The person on the phone hears them in the assistant's voice.
 - For steering what the assistant does next without scripting its words, use add_message instead.
@@ -24,17 +22,5 @@ export const injectSayTool = defineTool({
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   changesCalls: true,
-  async run(deps, args, context) {
-    const callId = requireCallId(args.callId);
-    const message: ControlMessage = { type: 'say', content: args.content };
-    if (args.endCallAfterSpoken !== undefined) message.endCallAfterSpoken = args.endCallAfterSpoken;
-    if (args.interruptAssistant !== undefined) message.interruptAssistantEnabled = args.interruptAssistant;
-    await sendControl(deps, callId, 'Saying text', message, context.signal);
-    return {
-      callId,
-      accepted: true,
-      action: 'say',
-      ...(args.endCallAfterSpoken ? { note: 'The call will end after the text is spoken.' } : {}),
-    };
-  },
+  run: (core, { callId, ...request }, context) => core.say(callId, request, context),
 });

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { CALL_STATUSES, type ListCallsFilters } from '../vapi/schemas.js';
-import { callSummarySchema, summarizeCall } from './call-view.js';
+import { DEFAULT_LIST_LIMIT } from '../core/operations/list-calls.js';
+import { CALL_STATUSES } from '../vapi/schemas.js';
 import { defineTool } from './define.js';
-import { askVapi } from './vapi-calls.js';
-
-export const DEFAULT_LIST_LIMIT = 20;
+import { callSummarySchema } from './shapes.js';
 
 const DESCRIPTION = `List recent Vapi calls, newest first, as compact rows (id, status, customer number, times, duration, endedReason, cost).
 - Filters are Vapi's own and are passed through unchanged: id, assistantId, phoneNumberId, limit, and createdAt/updatedAt bounds (Gt, Lt, Ge, Le; ISO 8601 date-times).
@@ -46,22 +44,5 @@ export const listCallsTool = defineTool({
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   changesCalls: false,
-  async run(deps, args, context) {
-    const { status, ...given } = args;
-    const filters: ListCallsFilters = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-    filters.limit ??= DEFAULT_LIST_LIMIT;
-    const calls = await askVapi({ what: 'Listing calls' }, () => deps.rest.listCalls(filters, { signal: context.signal }));
-    for (const call of calls) deps.directory.remember(call);
-
-    const mayHaveMore = calls.length >= filters.limit;
-    const oldest = calls.at(-1)?.createdAt;
-    const rows = calls.filter((c) => status === undefined || c.status === status).map(summarizeCall);
-    return {
-      calls: rows,
-      count: rows.length,
-      limit: filters.limit,
-      mayHaveMore,
-      ...(mayHaveMore && oldest ? { next: { createdAtLt: oldest } } : {}),
-    };
-  },
+  run: (core, args, context) => core.listCalls(args, context),
 });

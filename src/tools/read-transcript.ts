@@ -1,11 +1,8 @@
-import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import { z } from 'zod';
-import type { CallListener } from '../live/listener.js';
-import { cutText } from '../live/transcript.js';
+import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS } from '../core/operations/read-transcript.js';
 import { defineTool } from './define.js';
-import { callIdField, requireCallId } from './fields.js';
-import { audioShape, audioView } from './audio-view.js';
-import { artifactLines, listenerFor, type TranscriptLine } from './listening.js';
+import { callIdField } from './fields.js';
+import { audioShape } from './shapes.js';
 
 const DESCRIPTION = `Read the live transcript of a call: final lines (numbered by seq) plus what each party is saying right now (partials). The way to follow a call from clients that do not subscribe to resources.
 - Poll with a cursor: pass the returned nextSeq back as sinceSeq to get exactly the lines not yet seen, no gaps and no repeats. Without sinceSeq it reads from the start.
@@ -29,7 +26,7 @@ const input = {
   waitSeconds: z
     .number()
     .min(0)
-    .max(50)
+    .max(MAX_READ_WAIT_SECONDS)
     .optional()
     .describe('Wait up to this many seconds for a new line or a status change before returning'),
   maxChars: z
@@ -37,7 +34,7 @@ const input = {
     .int()
     .min(200)
     .max(100_000)
-    .default(20_000)
+    .default(DEFAULT_READ_MAX_CHARS)
     .describe('Cap, in characters, on the text returned (lines and partials); the rest comes with the next nextSeq'),
 };
 
@@ -65,92 +62,5 @@ export const readTranscriptTool = defineTool({
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   changesCalls: false,
-  async run(deps, args, context) {
-    const callId = requireCallId(args.callId);
-    const sinceSeq = args.sinceSeq === 0 ? undefined : args.sinceSeq; // 0 is where most cursors start: the beginning
-    const target = await listenerFor(deps, callId, { saveAudio: true, signal: context.signal });
-
-    if (target.kind === 'over') {
-      const { lines, nextSeq, truncated } = capLines(
-        artifactLines(target.call).filter((l) => l.seq >= (sinceSeq ?? 1)),
-        args.maxChars,
-        sinceSeq ?? 1,
-      );
-      return {
-        callId,
-        status: target.call.status ?? 'ended',
-        lines,
-        partials: [],
-        nextSeq,
-        ended: true,
-        ...(target.call.endedReason ? { endedReason: inertLine(target.call.endedReason) } : {}),
-        ...(truncated ? { truncated } : {}),
-        callContentNotice: CALL_CONTENT_NOTICE,
-        source: 'vapi' as const,
-      };
-    }
-
-    const listener = target.listener;
-    if (args.waitSeconds) await waitForNews(listener, sinceSeq, args.waitSeconds * 1000, context.signal);
-    const state = listener.state();
-    // Partials take at most a quarter of the budget each; the lines get the rest.
-    const partials = listener.transcript.partials().map((p) => ({ ...p, text: cutText(p.text, Math.floor(args.maxChars / 4)) }));
-    const partialChars = partials.reduce((n, p) => n + p.text.length, 0);
-    const read = listener.transcript.linesSince(sinceSeq, args.maxChars - partialChars);
-    return {
-      callId,
-      status: state.status,
-      lines: read.lines,
-      partials,
-      nextSeq: read.nextSeq,
-      ended: state.ended,
-      ...(state.endedReason ? { endedReason: inertLine(state.endedReason) } : {}),
-      ...(read.truncated ? { truncated: true } : {}),
-      ...(read.missedLines ? { missedLines: read.missedLines } : {}),
-      ...(state.transcriptPath ? { transcriptPath: state.transcriptPath } : {}),
-      audio: audioView(state.audio),
-      callContentNotice: CALL_CONTENT_NOTICE,
-      source: 'live' as const,
-    };
-  },
+  run: (core, { callId, ...request }, context) => core.readTranscript(callId, request, context),
 });
-
-/** Resolves when a line at or after sinceSeq exists, the status changes, the call ends, the deadline passes or the request is cancelled. */
-function waitForNews(listener: CallListener, sinceSeq: number | undefined, ms: number, signal: AbortSignal): Promise<void> {
-  const startStatus = listener.state().status;
-  const hasNews = () => {
-    const state = listener.state();
-    return state.ended || state.status !== startStatus || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
-  };
-  return new Promise((resolve) => {
-    if (hasNews() || signal.aborted) return resolve();
-    const finish = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal.removeEventListener('abort', finish);
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    const unsubscribe = listener.onChange(() => {
-      if (hasNews()) finish();
-    });
-    signal.addEventListener('abort', finish, { once: true });
-  });
-}
-
-function capLines(lines: TranscriptLine[], maxChars: number, sinceSeq: number): { lines: TranscriptLine[]; nextSeq: number; truncated: boolean } {
-  const kept: TranscriptLine[] = [];
-  let used = 0;
-  for (const line of lines) {
-    const cost = line.text.length + 24;
-    if (used + cost > maxChars) {
-      if (kept.length === 0) kept.push({ ...line, text: cutText(line.text, Math.max(1, maxChars - 24)) });
-      break;
-    }
-    used += cost;
-    kept.push(line);
-  }
-  const last = kept.at(-1);
-  const cut = kept.length > 0 && kept[0].text !== lines[0].text;
-  return { lines: kept, nextSeq: last ? last.seq + 1 : sinceSeq, truncated: cut || kept.length < lines.length };
-}

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { controlOutput } from './control-output.js';
 import { defineTool } from './define.js';
-import { callIdField, requireCallId } from './fields.js';
-import { sendControl } from './vapi-calls.js';
+import { callIdField } from './fields.js';
+import { controlOutput } from './shapes.js';
 
 const DESCRIPTION = `Mute or unmute one side of a live call.
 - party assistant, muted true: the assistant stops speaking into the call (e.g. while a human takes over elsewhere); false lets it speak again.
@@ -21,10 +20,5 @@ export const setMuteTool = defineTool({
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   changesCalls: true,
-  async run(deps, args, context) {
-    const callId = requireCallId(args.callId);
-    const control = `${args.muted ? 'mute' : 'unmute'}-${args.party}` as const;
-    await sendControl(deps, callId, `${args.muted ? 'Muting' : 'Unmuting'} the ${args.party}`, { type: 'control', control }, context.signal);
-    return { callId, accepted: true, action: control };
-  },
+  run: (core, { callId, ...request }, context) => core.setMute(callId, request, context),
 });

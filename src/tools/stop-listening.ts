@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { callIdField, requireCallId } from './fields.js';
-import { listeningShape, listeningView } from './listen-call.js';
-import { ToolError } from './result.js';
+import { callIdField } from './fields.js';
+import { listeningShape } from './shapes.js';
 
 const DESCRIPTION = `Stop listening to a call before it ends and finalise its files. Returns the WAV and JSONL paths, the audio byte count and duration, and the call's voice-quality metrics (listening.audio); the WAV header is final when this returns.
 - Only stops this server's listener: the call itself goes on (use end_call to hang up).
@@ -20,18 +19,5 @@ export const stopListeningTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   changesCalls: false,
-  async run(deps, args) {
-    const callId = requireCallId(args.callId);
-    const listener = deps.listeners.get(callId);
-    if (!listener) {
-      throw new ToolError({
-        code: 'not-listening',
-        reason: `This server is not listening to call ${callId}.`,
-        suggestion: 'Nothing to stop. listen_call starts listening; get_call shows the call.',
-        retryable: false,
-      });
-    }
-    const state = await listener.stop();
-    return { callId, status: state.status, listening: listeningView(state) };
-  },
+  run: (core, args) => core.stopListening(args.callId),
 });

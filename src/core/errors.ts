@@ -1,11 +1,11 @@
 /**
- * How tool outcomes reach the model. A failure is always an isError result whose JSON says what went wrong,
- * what to do next, and whether retrying could help; the text block carries the same JSON.
+ * The one failure envelope of every call operation: what went wrong, what to do next, whether retrying could
+ * help. Every face shows it as it is (the MCP tools as an isError result, the terminal as a message).
  */
 import { VapiError } from '../vapi/errors.js';
 import { MAX_RESPONSE_BYTES } from '../vapi/http.js';
 
-export interface ToolFailure {
+export interface CallFailure {
   status: 'error';
   code: string;
   reason: string;
@@ -14,18 +14,25 @@ export interface ToolFailure {
   retryAfterSeconds?: number;
 }
 
-/** Thrown by handlers for every failure the model can act on. */
-export class ToolError extends Error {
-  readonly failure: ToolFailure;
-  constructor(failure: Omit<ToolFailure, 'status'>) {
+/** Thrown by the core's operations for every failure the caller can act on. */
+export class CallError extends Error {
+  readonly failure: CallFailure;
+  constructor(failure: Omit<CallFailure, 'status'>) {
     super(failure.reason);
-    this.name = 'ToolError';
+    this.name = 'CallError';
     this.failure = { status: 'error', ...failure };
   }
 }
 
-export function shortId(callId: string): string {
-  return callId.length > 12 ? `${callId.slice(0, 8)}…` : callId;
+/** A guard's refusal (dial policy, inline config, limits) as a CallError. */
+export function refusalError(refusal: { code: string; reason: string; suggestion: string; retryable?: boolean; retryAfterSeconds?: number }): CallError {
+  return new CallError({
+    code: refusal.code,
+    reason: refusal.reason,
+    suggestion: refusal.suggestion,
+    retryable: refusal.retryable ?? false,
+    ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
+  });
 }
 
 /** What a REST or control failure means for the model, in the words of the operation it tried. */
@@ -39,10 +46,10 @@ export interface FailureContext {
 
 const CHECK_BEFORE_REPEATING = 'Check with get_call or read_transcript whether it happened before repeating it.';
 
-export function failureFromVapiError(err: VapiError, context: FailureContext): ToolFailure {
+export function failureFromVapiError(err: VapiError, context: FailureContext): CallFailure {
   const ifUnknown = context.ifOutcomeUnknown ?? CHECK_BEFORE_REPEATING;
   const vapiSays = err.vapiMessage ? ` Vapi said: "${err.vapiMessage}".` : '';
-  const failure = (code: string, reason: string, suggestion: string, retryable: boolean): ToolFailure => ({
+  const failure = (code: string, reason: string, suggestion: string, retryable: boolean): CallFailure => ({
     status: 'error',
     code,
     reason,

@@ -1,12 +1,16 @@
 /**
- * Starting a call's listener on demand (create_call, listen_call, read_transcript and the transcript resource
- * all go through here), and the transcript of a call that was never listened to, rebuilt from Vapi's artifact.
+ * listen: start listening to a live call. Every operation that needs a call's listener (placeCall, listen,
+ * readTranscript, the live update and the transcript text) starts it on demand through listenerFor; the
+ * transcript of a call that was never listened to is rebuilt from Vapi's artifact.
  */
-import type { CallListener } from '../live/listener.js';
-import { TERMINAL_STATUSES, type Call } from '../vapi/schemas.js';
-import { compactMessages } from './call-view.js';
-import type { ToolDeps } from './deps.js';
-import { ToolError } from './result.js';
+import type { CallListener } from '../../live/listener.js';
+import type { TranscriptLine } from '../../live/transcript.js';
+import { TERMINAL_STATUSES, type Call } from '../../vapi/schemas.js';
+import { requireCallId } from '../call-id.js';
+import { CallError } from '../errors.js';
+import { transcriptUri, type CoreParts, type OperationContext } from '../parts.js';
+import { compactMessages } from '../views/call.js';
+import { listeningView, type ListeningView } from '../views/listening.js';
 import { fetchCall } from './vapi-calls.js';
 
 export type ListenTarget = { kind: 'live'; listener: CallListener } | { kind: 'over'; call: Call };
@@ -16,11 +20,11 @@ export type ListenTarget = { kind: 'live'; listener: CallListener } | { kind: 'o
  * when it ended before this server listened to it.
  */
 export async function listenerFor(
-  deps: ToolDeps,
+  parts: CoreParts,
   callId: string,
   options: { saveAudio: boolean; signal: AbortSignal },
 ): Promise<ListenTarget> {
-  const existing = deps.listeners.get(callId);
+  const existing = parts.listeners.get(callId);
   if (existing) {
     const state = existing.state();
     if (state.listening || !state.listenError) {
@@ -28,21 +32,21 @@ export async function listenerFor(
       return { kind: 'live', listener: existing };
     }
     // Listening failed (handshake refused, unreachable): once the call is over, Vapi's record beats an empty transcript.
-    const call = await fetchCall(deps, callId, options.signal);
+    const call = await fetchCall(parts, callId, options.signal);
     return call.status && TERMINAL_STATUSES.has(call.status) ? { kind: 'over', call } : { kind: 'live', listener: existing };
   }
 
-  let known = deps.directory.get(callId);
+  let known = parts.directory.get(callId);
   let call: Call | undefined;
   if (!known?.listenUrl || !known.status || TERMINAL_STATUSES.has(known.status)) {
-    call = await fetchCall(deps, callId, options.signal);
-    known = deps.directory.remember(call);
+    call = await fetchCall(parts, callId, options.signal);
+    known = parts.directory.remember(call);
   }
   if (known.status && TERMINAL_STATUSES.has(known.status)) {
-    return { kind: 'over', call: call ?? (await fetchCall(deps, callId, options.signal)) };
+    return { kind: 'over', call: call ?? (await fetchCall(parts, callId, options.signal)) };
   }
   if (!known.listenUrl) {
-    throw new ToolError({
+    throw new CallError({
       code: 'listen-unavailable',
       reason: `Call ${callId} cannot be listened to: Vapi did not give it a listen URL (monitorPlan.listenEnabled is off for this call or its assistant).`,
       suggestion: 'Use get_call for the transcript once the call ends, or place calls with create_call, which enables listening by default.',
@@ -50,7 +54,7 @@ export async function listenerFor(
     });
   }
   const startedAt = known.startedAt ? Date.parse(known.startedAt) : undefined;
-  const listener = deps.listeners.ensure(callId, known.listenUrl, {
+  const listener = parts.listeners.ensure(callId, known.listenUrl, {
     saveAudio: options.saveAudio,
     status: known.status,
     ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}),
@@ -60,16 +64,37 @@ export async function listenerFor(
   return { kind: 'live', listener };
 }
 
-export interface TranscriptLine {
-  seq: number;
-  role: 'customer' | 'assistant';
-  text: string;
-  secondsFromStart: number;
-}
-
 /** Final lines of an ended call from Vapi's own artifact, numbered like live lines. */
 export function artifactLines(call: Call): TranscriptLine[] {
   return compactMessages(call)
     .filter((m): m is typeof m & { role: 'customer' | 'assistant' } => m.role === 'customer' || m.role === 'assistant')
     .map((m, index) => ({ seq: index + 1, role: m.role, text: m.text, secondsFromStart: m.secondsFromStart ?? 0 }));
+}
+
+export interface ListenRequest {
+  /** Save the call audio as a WAV file (default true); false keeps only the transcript and events. */
+  saveAudio?: boolean;
+}
+
+export interface ListenResult {
+  callId: string;
+  status: string;
+  transcriptUri: string;
+  listening?: ListeningView;
+  note?: string;
+}
+
+export async function listen(parts: CoreParts, rawCallId: string, request: ListenRequest, context: OperationContext): Promise<ListenResult> {
+  const callId = requireCallId(rawCallId);
+  const target = await listenerFor(parts, callId, { saveAudio: request.saveAudio ?? true, signal: context.signal });
+  if (target.kind === 'over') {
+    return {
+      callId,
+      status: target.call.status ?? 'ended',
+      transcriptUri: transcriptUri(callId),
+      note: 'The call is over, so there is nothing to listen to; read_transcript and get_call give its transcript.',
+    };
+  }
+  const state = target.listener.state();
+  return { callId, status: state.status, transcriptUri: transcriptUri(callId), listening: listeningView(state) };
 }

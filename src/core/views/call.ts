@@ -1,33 +1,32 @@
 /**
- * What the model sees of a Vapi Call: compact rows for lists, a fuller view for get_call. Monitor URLs are
+ * What faces show of a Vapi Call: compact rows for lists, the pieces of the full view. Monitor URLs are
  * reduced to booleans here, the one place calls are shaped for output.
  */
-import { inertLine, inertLines } from '../call-text.js';
-import { z } from 'zod';
-import { cutText } from '../live/transcript.js';
-import type { Call, VapiMessage } from '../vapi/schemas.js';
+import { inertLine, inertLines } from '../../call-text.js';
+import { cutText } from '../../live/transcript.js';
+import type { Call, VapiMessage } from '../../vapi/schemas.js';
 
-export const callSummaryShape = {
-  id: z.string(),
-  status: z.string().optional(),
-  type: z.string().optional(),
-  customerNumber: z.string().optional(),
-  customerName: z.string().optional(),
-  name: z.string().optional(),
-  createdAt: z.string().optional(),
-  startedAt: z.string().optional(),
-  endedAt: z.string().optional(),
-  durationSeconds: z.number().optional(),
-  endedReason: z.string().optional(),
-  cost: z.number().optional(),
-};
-export const callSummarySchema = z.object(callSummaryShape);
-export type CallSummary = z.infer<typeof callSummarySchema>;
+export interface CallSummary {
+  id: string;
+  status?: string;
+  type?: string;
+  customerNumber?: string;
+  customerName?: string;
+  name?: string;
+  createdAt?: string;
+  startedAt?: string;
+  endedAt?: string;
+  durationSeconds?: number;
+  endedReason?: string;
+  cost?: number;
+}
 
-export const monitorAvailabilitySchema = z.object({
-  listen: z.boolean().describe('Live listening is possible (the call has a listen URL)'),
-  control: z.boolean().describe('Live control is possible (the call has a control URL)'),
-});
+export interface MonitorAvailability {
+  /** Live listening is possible (the call has a listen URL). */
+  listen: boolean;
+  /** Live control is possible (the call has a control URL). */
+  control: boolean;
+}
 
 export function durationSeconds(call: Call, now = Date.now()): number | undefined {
   if (!call.startedAt) return undefined;
@@ -62,16 +61,16 @@ export function summarizeCall(call: Call): CallSummary {
   });
 }
 
-export function monitorAvailability(call: Call): z.infer<typeof monitorAvailabilitySchema> {
+export function monitorAvailability(call: Call): MonitorAvailability {
   return { listen: Boolean(call.monitor?.listenUrl), control: Boolean(call.monitor?.controlUrl) };
 }
 
-export const compactMessageSchema = z.object({
-  role: z.string().describe('customer, assistant, system, tool_calls or tool_call_result'),
-  text: z.string(),
-  secondsFromStart: z.number().optional(),
-});
-export type CompactMessage = z.infer<typeof compactMessageSchema>;
+export interface CompactMessage {
+  /** customer, assistant, system, tool_calls or tool_call_result */
+  role: string;
+  text: string;
+  secondsFromStart?: number;
+}
 
 const ROLE_NAMES: Record<string, string> = { bot: 'assistant', assistant: 'assistant', user: 'customer' };
 

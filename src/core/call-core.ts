@@ -1,0 +1,208 @@
+/**
+ * The call core: one per process, shared by every face (MCP connections over stdio or HTTP, the live console,
+ * terminal commands). It owns the Vapi clients, the listener registry, the call directory, the guardrails (dial
+ * policy, limits, quiet hours, confirmation tokens, idempotency keys), the mute ledger and the redactor, and offers
+ * the call operations. Each operation resolves to a plain view or rejects with a CallError (the failure envelope).
+ * It imports no MCP SDK and nothing from a face.
+ */
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config.js';
+import { ConfirmationTokens } from '../guard/confirmation-token.js';
+import { CallLimits, DialPolicy, QuietHoursGuard } from '../guard/index.js';
+import { ListenerRegistry } from '../live/registry.js';
+import { StderrLogger, type Logger } from '../log.js';
+import { Redactor } from '../redact.js';
+import { CallDirectory } from '../vapi/call-directory.js';
+import { VapiControlClient } from '../vapi/control.js';
+import { IdempotencyKeys } from '../vapi/idempotency.js';
+import { VapiRestClient } from '../vapi/rest.js';
+import { MuteLedger } from './mute-ledger.js';
+import { addMessage, endCall, say, setMute, transfer, type AddMessageRequest, type ControlResult, type SayRequest, type SetMuteRequest, type TransferRequest } from './operations/control.js';
+import { getCall, type CallDetail, type GetCallRequest } from './operations/get-call.js';
+import { listCalls, type CallList, type ListCallsRequest } from './operations/list-calls.js';
+import { listen, type ListenRequest, type ListenResult } from './operations/listen.js';
+import { liveUpdate, type LiveUpdate, type LiveUpdateRequest } from './operations/live-update.js';
+import { placeCall, type PlaceCallRequest, type PlaceCallResult } from './operations/place-call.js';
+import { readTranscript, type ReadTranscriptRequest, type TranscriptRead } from './operations/read-transcript.js';
+import { stopListening, type StopListeningResult } from './operations/stop-listening.js';
+import { transcriptText } from './operations/transcript-text.js';
+import type { CoreParts, OperationContext } from './parts.js';
+import type { ListenerSummary } from './views/listening.js';
+
+export interface CallCoreOptions {
+  config: Config;
+  /** Defaults to a stderr logger at config.logLevel that masks the keys. */
+  logger?: Logger;
+  /** undici dispatcher for REST and control requests (proxies, tests). */
+  dispatcher?: Dispatcher;
+  /** Epoch milliseconds, for the guards that judge time (quiet hours); injectable for tests. */
+  now?: () => number;
+}
+
+export function createCallCore(options: CallCoreOptions): CallCore {
+  return new CallCore(options);
+}
+
+/** Context for requests that nothing will cancel (a face without a request lifetime). */
+const NO_CANCEL: OperationContext = { signal: new AbortController().signal };
+
+export class CallCore {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Masks the API keys (and any secret added later) in text leaving the process. */
+  readonly redact: (text: string) => string;
+  /**
+   * The listener registry, for in-process users and tests that inspect a listener itself; faces use the
+   * operations and the change feed.
+   */
+  readonly listeners: ListenerRegistry;
+  private readonly parts: CoreParts;
+  private readonly offEnded: () => void;
+  private closing?: Promise<void>;
+
+  constructor(options: CallCoreOptions) {
+    const { config } = options;
+    const redactor = new Redactor();
+    redactor.add(config.apiKey);
+    redactor.add(config.publicKey);
+    this.config = config;
+    this.redact = redactor.redact;
+    const logger = options.logger ?? new StderrLogger({ level: config.logLevel, redact: redactor.redact });
+    this.logger = logger;
+
+    const rest = new VapiRestClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, dispatcher: options.dispatcher, logger });
+    const control = new VapiControlClient({ publicKey: config.publicKey, dispatcher: options.dispatcher, logger });
+    this.listeners = new ListenerRegistry({
+      recordingsDir: config.recordingsDir,
+      publicKey: config.publicKey,
+      transcriptMaxLines: config.transcriptMaxLines,
+      audioAnalysis: config.audioAnalysis,
+      getCall: (id) => rest.getCall(id),
+      logger,
+      redact: redactor.redact,
+    });
+    this.parts = {
+      config,
+      logger,
+      rest,
+      control,
+      listeners: this.listeners,
+      directory: new CallDirectory(),
+      policy: new DialPolicy({ allowedNumbers: config.allowedNumbers, allowedCountries: config.allowedCountries }),
+      limits: new CallLimits({ maxConcurrentCalls: config.maxConcurrentCalls, maxCallsPerHour: config.maxCallsPerHour }),
+      ...(config.quietHours ? { quietHours: new QuietHoursGuard({ window: config.quietHours, ...(options.now ? { now: options.now } : {}) }) } : {}),
+      confirmations: new ConfirmationTokens(),
+      idempotencyKeys: new IdempotencyKeys(),
+      mutes: new MuteLedger(),
+    };
+
+    // A listener is how this process learns that a call ended: free its concurrency slot then.
+    this.offEnded = this.listeners.onChange((callId) => {
+      const state = this.listeners.get(callId)?.state();
+      if (state?.ended) {
+        this.parts.limits.recordEnded(callId);
+        this.parts.directory.markStatus(callId, 'ended', state.endedReason);
+      }
+    });
+  }
+
+  /** The dial policy in words (for a face's instructions or help). */
+  describePolicy(): string {
+    return this.parts.policy.describe();
+  }
+
+  // ---- operations ------------------------------------------------------------------------------------------
+
+  placeCall(request: PlaceCallRequest, context: OperationContext = NO_CANCEL): Promise<PlaceCallResult> {
+    return placeCall(this.parts, request, context);
+  }
+
+  listCalls(request: ListCallsRequest = {}, context: OperationContext = NO_CANCEL): Promise<CallList> {
+    return listCalls(this.parts, request, context);
+  }
+
+  getCall(callId: string, request: GetCallRequest = {}, context: OperationContext = NO_CANCEL): Promise<CallDetail> {
+    return getCall(this.parts, callId, request, context);
+  }
+
+  listen(callId: string, request: ListenRequest = {}, context: OperationContext = NO_CANCEL): Promise<ListenResult> {
+    return listen(this.parts, callId, request, context);
+  }
+
+  readTranscript(callId: string, request: ReadTranscriptRequest = {}, context: OperationContext = NO_CANCEL): Promise<TranscriptRead> {
+    return readTranscript(this.parts, callId, request, context);
+  }
+
+  /** What changed in a call since a view's cursor, waiting briefly for news (live console, terminal watch). */
+  liveUpdate(callId: string, request: LiveUpdateRequest = {}, context: OperationContext = NO_CANCEL): Promise<LiveUpdate> {
+    return liveUpdate(this.parts, callId, request, context);
+  }
+
+  stopListening(callId: string): Promise<StopListeningResult> {
+    return stopListening(this.parts, callId);
+  }
+
+  say(callId: string, request: SayRequest, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
+    return say(this.parts, callId, request, context);
+  }
+
+  addMessage(callId: string, request: AddMessageRequest, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
+    return addMessage(this.parts, callId, request, context);
+  }
+
+  setMute(callId: string, request: SetMuteRequest, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
+    return setMute(this.parts, callId, request, context);
+  }
+
+  transfer(callId: string, request: TransferRequest, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
+    return transfer(this.parts, callId, request, context);
+  }
+
+  endCall(callId: string, context: OperationContext = NO_CANCEL): Promise<ControlResult> {
+    return endCall(this.parts, callId, context);
+  }
+
+  /** The transcript as text (starting listening to a live call), at most maxChars characters. */
+  transcriptText(callId: string, context: OperationContext = NO_CANCEL, maxChars?: number): Promise<string> {
+    return transcriptText(this.parts, callId, context, maxChars);
+  }
+
+  // ---- change feed -----------------------------------------------------------------------------------------
+
+  /** Any visible change of a listened call (a line, a partial, status, files, a mute). Returns an unsubscribe. */
+  onCallChange(fn: (callId: string) => void): () => void {
+    const offListeners = this.listeners.onChange(fn);
+    const offMutes = this.parts.mutes.onChange(fn);
+    return () => {
+      offListeners();
+      offMutes();
+    };
+  }
+
+  /** A listener started or finished. Returns an unsubscribe. */
+  onListenersChanged(fn: () => void): () => void {
+    return this.listeners.onListChanged(fn);
+  }
+
+  /** Every remembered listener, live and finished, in start order. */
+  liveListeners(): ListenerSummary[] {
+    return this.listeners.list().map((listener) => {
+      const state = listener.state();
+      return { callId: state.callId, status: state.status, listening: state.listening, ended: state.ended };
+    });
+  }
+
+  /** Ids of calls this process has seen or listened to, most recent first. */
+  knownCallIds(): string[] {
+    return [...new Set([...this.listeners.list().map((l) => l.callId), ...this.parts.directory.ids()])];
+  }
+
+  /** Stops every listener and finalises every recording. Once; later calls return the same promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.offEnded();
+      await this.listeners.stopAll();
+    })();
+    return this.closing;
+  }
+}

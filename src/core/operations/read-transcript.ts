@@ -1,0 +1,132 @@
+/**
+ * readTranscript: final lines since a cursor (no gaps, no repeats) plus what is being said now, waiting up to a
+ * bound for news; Vapi's record for a call that ended before anyone listened.
+ */
+import { CALL_CONTENT_NOTICE, inertLine } from '../../call-text.js';
+import type { AudioMetrics } from '../../live/audio-analysis.js';
+import type { CallListener } from '../../live/listener.js';
+import { cutText, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
+import { requireCallId } from '../call-id.js';
+import type { CoreParts, OperationContext } from '../parts.js';
+import { artifactLines, listenerFor } from './listen.js';
+
+export const DEFAULT_READ_MAX_CHARS = 20_000;
+/** The longest bounded wait a read may ask for. */
+export const MAX_READ_WAIT_SECONDS = 50;
+
+export interface ReadTranscriptRequest {
+  /** Lines with seq >= sinceSeq; 0 or absent reads from the start. */
+  sinceSeq?: number;
+  /** Wait up to this many seconds (at most MAX_READ_WAIT_SECONDS) for a new line or a status change. */
+  waitSeconds?: number;
+  /** Cap, in characters, on the text returned (lines and partials). Default 20 000. */
+  maxChars?: number;
+}
+
+export interface TranscriptRead {
+  callId: string;
+  status: string;
+  lines: TranscriptLine[];
+  partials: PartialUtterance[];
+  nextSeq: number;
+  ended: boolean;
+  endedReason?: string;
+  truncated?: boolean;
+  missedLines?: number;
+  transcriptPath?: string;
+  audio?: AudioMetrics;
+  callContentNotice: string;
+  /** live: heard by this server; vapi: Vapi's record of a call that ended before listening. */
+  source: 'live' | 'vapi';
+}
+
+export async function readTranscript(parts: CoreParts, rawCallId: string, request: ReadTranscriptRequest, context: OperationContext): Promise<TranscriptRead> {
+  const callId = requireCallId(rawCallId);
+  const maxChars = request.maxChars ?? DEFAULT_READ_MAX_CHARS;
+  const sinceSeq = request.sinceSeq === 0 ? undefined : request.sinceSeq; // 0 is where most cursors start: the beginning
+  const target = await listenerFor(parts, callId, { saveAudio: true, signal: context.signal });
+
+  if (target.kind === 'over') {
+    const { lines, nextSeq, truncated } = capLines(
+      artifactLines(target.call).filter((l) => l.seq >= (sinceSeq ?? 1)),
+      maxChars,
+      sinceSeq ?? 1,
+    );
+    return {
+      callId,
+      status: target.call.status ?? 'ended',
+      lines,
+      partials: [],
+      nextSeq,
+      ended: true,
+      ...(target.call.endedReason ? { endedReason: inertLine(target.call.endedReason) } : {}),
+      ...(truncated ? { truncated } : {}),
+      callContentNotice: CALL_CONTENT_NOTICE,
+      source: 'vapi' as const,
+    };
+  }
+
+  const listener = target.listener;
+  if (request.waitSeconds) await waitForNews(listener, sinceSeq, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+  const state = listener.state();
+  // Partials take at most a quarter of the budget each; the lines get the rest.
+  const partials = listener.transcript.partials().map((p) => ({ ...p, text: cutText(p.text, Math.floor(maxChars / 4)) }));
+  const partialChars = partials.reduce((n, p) => n + p.text.length, 0);
+  const read = listener.transcript.linesSince(sinceSeq, maxChars - partialChars);
+  return {
+    callId,
+    status: state.status,
+    lines: read.lines,
+    partials,
+    nextSeq: read.nextSeq,
+    ended: state.ended,
+    ...(state.endedReason ? { endedReason: inertLine(state.endedReason) } : {}),
+    ...(read.truncated ? { truncated: true } : {}),
+    ...(read.missedLines ? { missedLines: read.missedLines } : {}),
+    ...(state.transcriptPath ? { transcriptPath: state.transcriptPath } : {}),
+    audio: state.audio,
+    callContentNotice: CALL_CONTENT_NOTICE,
+    source: 'live' as const,
+  };
+
+}
+
+/** Resolves when a line at or after sinceSeq exists, the status changes, the call ends, the deadline passes or the request is cancelled. */
+function waitForNews(listener: CallListener, sinceSeq: number | undefined, ms: number, signal: AbortSignal): Promise<void> {
+  const startStatus = listener.state().status;
+  const hasNews = () => {
+    const state = listener.state();
+    return state.ended || state.status !== startStatus || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
+  };
+  return new Promise((resolve) => {
+    if (hasNews() || signal.aborted) return resolve();
+    const finish = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    const unsubscribe = listener.onChange(() => {
+      if (hasNews()) finish();
+    });
+    signal.addEventListener('abort', finish, { once: true });
+  });
+}
+
+function capLines(lines: TranscriptLine[], maxChars: number, sinceSeq: number): { lines: TranscriptLine[]; nextSeq: number; truncated: boolean } {
+  const kept: TranscriptLine[] = [];
+  let used = 0;
+  for (const line of lines) {
+    const cost = line.text.length + 24;
+    if (used + cost > maxChars) {
+      if (kept.length === 0) kept.push({ ...line, text: cutText(line.text, Math.max(1, maxChars - 24)) });
+      break;
+    }
+    used += cost;
+    kept.push(line);
+  }
+  const last = kept.at(-1);
+  const cut = kept.length > 0 && kept[0].text !== lines[0].text;
+  return { lines: kept, nextSeq: last ? last.seq + 1 : sinceSeq, truncated: cut || kept.length < lines.length };
+}

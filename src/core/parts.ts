@@ -1,0 +1,47 @@
+/**
+ * What the core's operations work with: the process-wide parts one CallCore owns, and the per-request context a
+ * face passes in. Operations are functions of (parts, request, context), so each lives in its own module.
+ */
+import type { Config } from '../config.js';
+import type { ConfirmationTokens } from '../guard/confirmation-token.js';
+import type { CallLimits, DialPolicy, QuietHoursGuard } from '../guard/index.js';
+import type { ListenerRegistry } from '../live/registry.js';
+import type { Logger } from '../log.js';
+import type { CallDirectory } from '../vapi/call-directory.js';
+import type { VapiControlClient } from '../vapi/control.js';
+import type { IdempotencyKeys } from '../vapi/idempotency.js';
+import type { VapiRestClient } from '../vapi/rest.js';
+import type { MuteLedger } from './mute-ledger.js';
+
+export interface CoreParts {
+  config: Config;
+  logger: Logger;
+  rest: VapiRestClient;
+  control: VapiControlClient;
+  listeners: ListenerRegistry;
+  directory: CallDirectory;
+  policy: DialPolicy;
+  limits: CallLimits;
+  /** Set when VAPI_QUIET_HOURS is. */
+  quietHours?: QuietHoursGuard;
+  /** Tokens a dry run issues and placeCall redeems once (the human confirmed that exact request). */
+  confirmations: ConfirmationTokens;
+  /** Recently used idempotency keys and the calls they placed. */
+  idempotencyKeys: IdempotencyKeys;
+  mutes: MuteLedger;
+}
+
+export type ConfirmOutcome = 'accepted' | 'declined' | 'unsupported';
+
+/** Per-request context a face passes to every operation. */
+export interface OperationContext {
+  signal: AbortSignal;
+  /** Ask the human a yes/no question (MCP elicitation, a TTY prompt); 'unsupported' when the face cannot ask. */
+  confirm?(question: string): Promise<ConfirmOutcome>;
+}
+
+export const TRANSCRIPT_URI_TEMPLATE = 'vapi://calls/{callId}/transcript';
+/** The transcript resource of a call: every face names it the same way. */
+export function transcriptUri(callId: string): string {
+  return `vapi://calls/${callId}/transcript`;
+}
