@@ -163,8 +163,10 @@ describe('HTTP sessions sharing calls', () => {
     const ids = [await place(client), await place(client)];
     const paths = ids.map((id) => join(h!.recordingsDir, `${id}.wav`));
     await until(() => paths.every((p) => (readWavSafe(p)?.fileBytes ?? 0) > 44 + 3200), 10_000, 'audio on disk');
+    // What SIGTERM does (src/transports/http-main.ts): stop the HTTP side, then close the core.
     await h.server.close();
     expect(h.server.sessionCount()).toBe(0);
+    await h.core.close();
     for (const path of paths) {
       const wav = readWav(path);
       expect(wav.dataIsLast).toBe(true);

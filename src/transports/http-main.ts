@@ -1,8 +1,9 @@
 /**
- * `vapi-call-mcp --http`: runs the Streamable HTTP server until SIGINT or SIGTERM, then shuts down gracefully
- * (stop accepting, close sessions, finalise recordings, stop the simulator) and exits.
+ * `vapi-call-mcp --http`: one call core for the process and the Streamable HTTP server on it, until SIGINT or
+ * SIGTERM; then a graceful shutdown (stop accepting, close sessions, finalise recordings, stop the simulator).
  */
 import type { Config } from '../config.js';
+import { createCallCore } from '../core/call-core.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { startHttpServer } from './http.js';
@@ -16,7 +17,8 @@ export interface ServeHttpOptions {
 }
 
 export async function serveHttp({ config, http, logger, stopSimulator }: ServeHttpOptions): Promise<void> {
-  const running = await startHttpServer({ config, http, logger });
+  const core = createCallCore({ config, logger });
+  const running = await startHttpServer({ core, http, logger });
 
   let shuttingDown = false;
   const shutdown = async (why: string) => {
@@ -30,6 +32,7 @@ export async function serveHttp({ config, http, logger, stopSimulator }: ServeHt
     forceExit.unref();
     try {
       await running.close();
+      await core.close();
       await stopSimulator?.();
     } catch (err) {
       logger.error('error during shutdown', { error: (err as Error).message });

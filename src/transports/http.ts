@@ -1,8 +1,9 @@
 /**
  * MCP over Streamable HTTP at /mcp: many sessions (one SDK transport and one MCP server each, keyed by
- * mcp-session-id) in one process. Each session has its own subscriptions and notification stream, resumable with
- * Last-Event-ID from a bounded per-session store. GET /healthz reports counts. close() stops accepting, closes
- * every session and finalises every recording.
+ * mcp-session-id) on one shared call core, so every session sees the same calls, a call is listened to once
+ * however many sessions watch it, and the limits are shared. Each session has its own subscriptions and
+ * notification stream, resumable with Last-Event-ID from a bounded per-session store. GET /healthz reports
+ * counts. close() stops accepting and closes every session; the core (and its recordings) belongs to the caller.
  *
  * Order at the door: Host/Origin (403) → CORS preflight → bearer token (401) → body size (413) → session.
  */
@@ -11,7 +12,7 @@ import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage } from '@mod
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.js';
+import type { CallCore } from '../core/call-core.js';
 import type { Logger } from '../log.js';
 import { createServer, type VapiCallServer } from '../server.js';
 import { VERSION } from '../version.js';
@@ -21,9 +22,11 @@ import type { HttpOptions } from './http-options.js';
 import { ToolCallLimit } from './tool-call-limit.js';
 
 export interface HttpServerOptions {
-  config: Config;
+  /** The process's call core, shared by every session; never closed here. */
+  core: CallCore;
   http: HttpOptions;
-  logger: Logger;
+  /** Defaults to the core's logger. */
+  logger?: Logger;
 }
 
 export interface RunningHttpServer {
@@ -31,7 +34,7 @@ export interface RunningHttpServer {
   url: string;
   port: number;
   sessionCount(): number;
-  /** Stops accepting, closes every session, finalises every recording. Idempotent. */
+  /** Stops accepting and closes every session (not the core). Idempotent. */
   close(): Promise<void>;
 }
 
@@ -49,11 +52,12 @@ const MCP_PATH = '/mcp';
 const HEALTH_PATH = '/healthz';
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const { config, http: settings, logger } = options;
+  const { core, http: settings } = options;
+  const logger = options.logger ?? core.logger;
   const sessions = new Map<string, Session>();
   let closing: Promise<void> | undefined;
 
-  const newServer = () => createServer({ config, logger });
+  const newServer = () => createServer({ core });
 
   async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (sessions.size >= settings.maxSessions) {
@@ -159,9 +163,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   function health(res: ServerResponse): void {
-    let liveListeners = 0;
-    for (const session of sessions.values()) liveListeners += session.server.listeners.list().filter((l) => !l.state().ended).length;
-    const payload = { status: closing ? 'shutting-down' : 'ok', version: VERSION, simulated: config.simulated, sessions: sessions.size, liveListeners };
+    const liveListeners = core.liveListeners().filter((listener) => !listener.ended).length;
+    const payload = { status: closing ? 'shutting-down' : 'ok', version: VERSION, simulated: core.config.simulated, sessions: sessions.size, liveListeners };
     res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(payload));
   }
 

@@ -4,7 +4,7 @@
  * tool result, so the model can wait and retry, instead of an HTTP error its client would surface as a crash.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ToolFailure } from '../tools/result.js';
+import type { CallFailure } from '../core/errors.js';
 
 export class ToolCallLimit {
   private tokens: number;
@@ -34,7 +34,7 @@ export class ToolCallLimit {
 
   refusal(): CallToolResult {
     const retryAfterSeconds = this.retryAfterSeconds();
-    const failure: ToolFailure = {
+    const failure: CallFailure = {
       status: 'error',
       code: 'rate-limited',
       reason: `This session made more than ${this.perMinute} tool calls in a minute.`,

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
+import { createCallCore, type CallCore } from '../../src/core/call-core.js';
 import { StderrLogger } from '../../src/log.js';
 import { Redactor } from '../../src/redact.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
@@ -20,6 +21,8 @@ import { loadHttpOptions, type HttpOptions } from '../../src/transports/http-opt
 
 export interface HttpHarness {
   sim: Simulator;
+  /** The process-wide core every session shares. */
+  core: CallCore;
   server: RunningHttpServer;
   url: string;
   recordingsDir: string;
@@ -70,11 +73,13 @@ export async function startHttpHarness(options: HttpHarnessOptions = {}): Promis
   redactor.add(http.token);
   const logLines: string[] = [];
   const logger = new StderrLogger({ level: 'debug', write: (line) => logLines.push(line), redact: redactor.redact });
-  const server = await startHttpServer({ config, http, logger });
+  const core = createCallCore({ config, logger });
+  const server = await startHttpServer({ core, http });
   const clients: Client[] = [];
 
   return {
     sim,
+    core,
     server,
     url: server.url,
     recordingsDir,
@@ -91,6 +96,7 @@ export async function startHttpHarness(options: HttpHarnessOptions = {}): Promis
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));
       await server.close();
+      await core.close();
       await sim.close();
       await rm(baseDir, { recursive: true, force: true });
       const leaked = logLines.find((line) => line.includes(apiKey) || (http.token !== undefined && line.includes(http.token)));
