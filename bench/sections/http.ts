@@ -41,10 +41,16 @@ export interface HttpResult {
 
 const MCP_CONCURRENCY = 16;
 
-export async function runHttp(settings: HttpSettings, { pinning, seed, serverEntry, log }: RunContext): Promise<HttpResult> {
+export async function runHttp(settings: HttpSettings, { pinning, seed, serverEntry, profileDir, log }: RunContext): Promise<HttpResult> {
   const sim = await SimHost.start({ speed: 1, seed, ringMs: 200, answerMs: 300, scriptRepeats: 50 }, pinning?.loadCore);
   const recordingsDir = await mkdtemp(join(tmpdir(), 'vapi-bench-http-'));
-  const server = new ServerProcess({ env: serverEnv(sim.baseUrl, sim.apiKey, recordingsDir), args: ['--http', '--port', '0'], core: pinning?.measuredCore, entry: serverEntry });
+  const server = new ServerProcess({
+    env: serverEnv(sim.baseUrl, sim.apiKey, recordingsDir),
+    args: ['--http', '--port', '0'],
+    core: pinning?.measuredCore,
+    entry: serverEntry,
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-http-${settings.calls}-calls-${settings.sessions}-sessions.cpuprofile`] : [],
+  });
   const sessions: HttpMcpSession[] = [];
   try {
     let url = '';
