@@ -289,6 +289,15 @@ describe('session lifecycle', () => {
     expect(res.status).toBe(404);
   });
 
+  it('refuses sessions beyond the cap with 503 and Retry-After', async () => {
+    h = await startHttpHarness({ env: { VAPI_MCP_MAX_SESSIONS: '1' } });
+    await rawSession(h.url);
+    const second = await raw(h.url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+    expect(second.status).toBe(503);
+    expect(second.headers['retry-after']).toBe('30');
+    expect(h.server.sessionCount()).toBe(1);
+  });
+
   it('GET /healthz reports counts and nothing secret', async () => {
     h = await startHttpHarness({ env: { VAPI_MCP_TOKEN: TOKEN } });
     await h.connect({ authorization: `Bearer ${TOKEN}` });

@@ -168,7 +168,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(payload));
   }
 
-  const httpServer = createHttpServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
+  const httpServer = createHttpServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, (req, res) => {
     onRequest(req, res).catch((err: unknown) => {
       logger.error('HTTP request failed', { error: (err as Error).message });
       if (!res.headersSent) refuse(res, { status: 500, message: 'Internal error.' }, -32603);
