@@ -5,37 +5,18 @@
 import { loadavg } from 'node:os';
 import { wallNow } from './lib/clock.js';
 import type { RunContext } from './lib/context.js';
-import { machineInfo, type MachineInfo } from './lib/machine.js';
-import { choosePinning, pinSelf, type Pinning } from './lib/proc.js';
-import { runBaseline, type BaselineResult } from './sections/baseline.js';
-import { runCapacity, type CapacityResult } from './sections/capacity.js';
-import { runDuration, type DurationResult } from './sections/duration.js';
-import { runHttp, type HttpResult } from './sections/http.js';
-import { runOverhead, type OverheadResult } from './sections/overhead.js';
-import { runStartup, type StartupResult } from './sections/startup.js';
+import { machineInfo } from './lib/machine.js';
+import type { BenchResults } from './lib/results.js';
+import { choosePinning, pinSelf } from './lib/proc.js';
+import { runBaseline } from './sections/baseline.js';
+import { runCapacity } from './sections/capacity.js';
+import { runDuration } from './sections/duration.js';
+import { runHttp } from './sections/http.js';
+import { runOverhead } from './sections/overhead.js';
+import { runStartup } from './sections/startup.js';
 import type { BenchSettings } from './settings.js';
-import { checkTargets, type TargetCheck } from './targets.js';
-
-export interface BenchResults {
-  mode: BenchSettings['mode'];
-  startedAt: string;
-  wallSeconds: number;
-  machine: MachineInfo;
-  /** 1/5/15-minute load averages when the run started: other work on the machine skews every figure. */
-  loadAverage: number[];
-  pinning: Pinning | null;
-  serverEntry: string | null;
-  settings: BenchSettings;
-  capacity?: CapacityResult;
-  /** The same ramp with the audio analysis off, when settings.capacity.compareAnalysisOff. */
-  capacityNoAnalysis?: CapacityResult;
-  duration?: DurationResult;
-  baseline?: BaselineResult;
-  startup?: StartupResult;
-  overhead?: OverheadResult;
-  http?: HttpResult;
-  targets: TargetCheck[];
-}
+import { checkTargets } from './targets.js';
+export type { BenchResults } from './lib/results.js';
 
 export interface RunOptions {
   log?: (line: string) => void;

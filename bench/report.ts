@@ -1,5 +1,5 @@
 /** The results as Markdown: the table kept in bench/README.md and bench/results/latest.md. */
-import type { BenchResults } from './core.js';
+import type { BenchResults } from './lib/results.js';
 import type { Distribution } from './lib/stats.js';
 import type { CapacityStep } from './sections/capacity.js';
 

@@ -1,7 +1,5 @@
 /** What one run measures, and how hard: the full run (about 6-8 minutes on 2 cores) and the quick one (CI). */
 
-import type { HttpSettings } from './sections/http.js';
-
 export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhead' | 'http';
 export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead', 'http'];
 
@@ -22,6 +20,16 @@ export interface CapacitySettings {
   maxCpuPercent: number;
   /** Run the ramp a second time with the audio analysis off (VAPI_AUDIO_ANALYSIS=0) to compare. */
   compareAnalysisOff: boolean;
+}
+
+export interface HttpSettings {
+  /** Real-time calls, placed through the first session. */
+  calls: number;
+  /** Streamable HTTP sessions, each subscribed to every call's transcript. */
+  sessions: number;
+  staggerMs: number;
+  warmupMs: number;
+  windowMs: number;
 }
 
 export interface BenchSettings {

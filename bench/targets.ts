@@ -1,14 +1,9 @@
 /** The issue's targets, checked against one run's results. `met: null` means the run did not measure it. */
-import type { BenchResults } from './core.js';
+import type { BenchResults, TargetCheck } from './lib/results.js';
 import type { CapacityStep } from './sections/capacity.js';
 import { FLAT_GROWTH_MB, FLAT_LIVE_HEAP_MB } from './sections/duration.js';
 
-export interface TargetCheck {
-  target: string;
-  measured: string;
-  /** null: not measured by this run; 'partly': see `measured`. */
-  met: boolean | 'partly' | null;
-}
+export type { TargetCheck } from './lib/results.js';
 
 export function checkTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Builds the live call console view into one self-contained HTML file (dist/app/console.html): the script is
+ * Builds the live call console view into one self-contained HTML file (dist/mcp/app/console.html): the script is
  * bundled and minified by esbuild, script and styles are inlined, and a Content-Security-Policy pins both by
  * hash, so the document can load nothing and run nothing else.
  */
@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const viewDir = path.join(root, 'src/app/view');
-export const OUTPUT = path.join(root, 'dist/app/console.html');
+const viewDir = path.join(root, 'src/mcp/app/view');
+export const OUTPUT = path.join(root, 'dist/mcp/app/console.html');
 
 export async function buildView() {
   const bundle = await build({

@@ -1,16 +1,15 @@
 #!/usr/bin/env node
 /**
- * CLI entry. `vapi-call-mcp` serves MCP over stdio; `--simulate` points it at the built-in Vapi simulator;
- * `vapi-call-mcp simulator` runs the simulator alone; `vapi-call-mcp demo` walks a simulated call.
- * stdout carries only JSON-RPC: everything human goes to stderr.
+ * CLI entry: parses the command line and dispatches to a face. `vapi-call-mcp` serves MCP over stdio
+ * (src/transports/stdio.ts); `--simulate` points it at the built-in Vapi simulator; `vapi-call-mcp simulator` runs
+ * the simulator alone; `vapi-call-mcp demo` walks a simulated call. Face code is loaded lazily (import()), so
+ * start-up pays only for the face it runs. stdout carries only JSON-RPC: everything human goes to stderr.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from './config.js';
 import { repairRecordings } from './live/recovery.js';
 import { StderrLogger } from './log.js';
 import { Redactor } from './redact.js';
-import { createServer } from './server.js';
 import { VERSION } from './version.js';
 
 const HELP = `vapi-call-mcp ${VERSION}: an MCP server to place, listen to and steer live Vapi phone calls.
@@ -55,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
     return runSimulatorCli(argv.slice(1));
   }
   if (command === 'demo') {
-    const { runDemo } = await import('./demo.js');
+    const { runDemo } = await import('./cli/demo.js');
     return runDemo(argv.slice(1));
   }
 
@@ -135,40 +134,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (httpOptions) {
     const { serveHttp } = await import('./transports/http-main.js');
-    return serveHttp({ config, http: httpOptions, logger, stopSimulator });
+    return serveHttp({ config, http: httpOptions, logger, afterClose: stopSimulator });
   }
-  const server = createServer({ config, logger });
-
-  let shuttingDown = false;
-  const shutdown = async (why: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info(`shutting down (${why}): finalising recordings`);
-    const forceExit = setTimeout(() => {
-      logger.error('shutdown took longer than 10 s; exiting anyway');
-      process.exit(1);
-    }, 10_000);
-    forceExit.unref();
-    try {
-      await server.close();
-      await stopSimulator?.();
-    } catch (err) {
-      logger.error('error during shutdown', { error: (err as Error).message });
-    }
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.stdin.on('end', () => void shutdown('stdin closed'));
-  process.stdin.on('close', () => void shutdown('stdin closed'));
-
-  await server.mcp.connect(new StdioServerTransport());
-  // The transport closes itself when it can no longer read the client (a message over its 10 MiB read limit):
-  // a server deaf to its client is useless, so exit (finalising recordings) and let the client restart it.
-  server.mcp.server.onclose = () => void shutdown('the client connection closed');
-  logger.info(
-    `vapi-call-mcp ${VERSION} ready on stdio${config.simulated ? ' (SIMULATED: built-in Vapi simulator, no real calls)' : ''}${config.readOnly ? ' (read-only)' : ''}; recordings in ${config.recordingsDir}`,
-  );
+  const { serveStdio } = await import('./transports/stdio.js');
+  await serveStdio({ config, logger, afterClose: stopSimulator });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_URI } from '../src/app/index.js';
+import { CONSOLE_URI } from '../src/mcp/app/index.js';
 import type { ScriptTurn } from '../src/sim/index.js';
 import { follow, startHarness, until, VALID_NUMBER, type Harness } from './helpers/harness.js';
 

@@ -1,6 +1,6 @@
 /** The console view's pure helpers (formatting, reading tool results), outside the browser. */
 import { describe, expect, it } from 'vitest';
-import { clock, failureOf, formatCost, meterPercent, resultJson } from '../src/app/view/format.js';
+import { clock, failureOf, formatCost, meterPercent, resultJson } from '../src/mcp/app/view/format.js';
 
 describe('console view helpers', () => {
   it('formats call time, cost and meter fill', () => {

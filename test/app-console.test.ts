@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { CONSOLE_URI } from '../src/app/index.js';
+import { CONSOLE_URI } from '../src/mcp/app/index.js';
 import { ConfirmationTokens } from '../src/guard/confirmation-token.js';
 import { follow, startHarness, until, VALID_NUMBER, type Harness } from './helpers/harness.js';
 import { spawnServer } from './helpers/spawn.js';

@@ -5,7 +5,7 @@
  * Vapi's REST API, the scripted listen server for the call's listen socket, and the SDK client drives the server.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RESOURCE_MAX_CHARS } from '../src/resources/transcript.js';
+import { RESOURCE_MAX_CHARS } from '../src/mcp/resources/transcript.js';
 import { startHarness, until, type Harness } from './helpers/harness.js';
 import { SAMPLE_CALL_ID, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
 import { startScriptedServer } from './helpers/scripted-http.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { StderrLogger } from '../src/log.js';
-import { createCallCore, createServer, type CallCore, type VapiCallServer } from '../src/server.js';
+import { createCallCore, createServer, type CallCore, type VapiCallServer } from '../src/lib.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { until, VALID_NUMBER, type TranscriptRead } from './helpers/harness.js';
 

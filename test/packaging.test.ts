@@ -30,7 +30,7 @@ describe('npm pack', () => {
     const paths = [...files.keys()];
 
     expect(files.get('dist/index.js')! & 0o111).toBe(0o111);
-    for (const needed of ['package.json', 'README.md', 'mcp.json.example', 'dist/server.js', 'dist/server.d.ts', 'dist/sim/index.js']) {
+    for (const needed of ['package.json', 'README.md', 'mcp.json.example', 'dist/lib.js', 'dist/lib.d.ts', 'dist/sim/index.js']) {
       expect(paths).toContain(needed);
     }
     expect(paths.filter((p) => /^(test|bench|src)\//.test(p) || p.endsWith('.test.js'))).toEqual([]);

@@ -61,18 +61,6 @@ describe('Vapi clients against the simulator', () => {
     expect(ended.endedReason).toEqual(expect.any(String));
   });
 
-  it('renames a call with PATCH', async () => {
-    const created = await rest.createCall(CREATE_BODY);
-    expect((await rest.updateCall(created.id, { name: 'follow-up' })).name).toBe('follow-up');
-    expect((await rest.getCall(created.id)).name).toBe('follow-up');
-  });
-
-  it('deletes a call record, after which it is not found', async () => {
-    const created = await rest.createCall(CREATE_BODY);
-    expect((await rest.deleteCall(created.id)).id).toBe(created.id);
-    expect((await vapiFailure(rest.getCall(created.id))).status).toBe(404);
-  });
-
   it('maps an unknown call id to a 404 VapiError', async () => {
     const error = await vapiFailure(rest.getCall(UNKNOWN_ID));
     expect(error).toMatchObject({ kind: 'http', status: 404, operation: 'GET /call/{id}' });

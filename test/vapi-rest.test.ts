@@ -93,22 +93,14 @@ describe('VapiRestClient requests', () => {
     expect((call as Record<string, unknown>).subscriptionLimits).toEqual({ concurrencyLimit: 10 });
   });
 
-  it('getCall, updateCall and deleteCall use GET, PATCH and DELETE on /call/{id}', async () => {
-    const server = await startScriptedServer(json(200, callJson()), json(200, callJson({ name: 'renamed' })), json(200, callJson()));
+  it('getCall uses GET on /call/{id}', async () => {
+    const server = await startScriptedServer(json(200, callJson()));
     const vapi = client(server, { userAgent: 'custom-agent/1' });
 
     await vapi.getCall(CALL_ID);
-    const renamed = await vapi.updateCall(CALL_ID, { name: 'renamed' });
-    await vapi.deleteCall(CALL_ID);
 
-    expect(server.requests.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([
-      `GET /call/${CALL_ID} `,
-      `PATCH /call/${CALL_ID} {"name":"renamed"}`,
-      `DELETE /call/${CALL_ID} `,
-    ]);
-    expect(renamed.name).toBe('renamed');
+    expect(server.requests.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([`GET /call/${CALL_ID} `]);
     expect(server.requests[0].headers['content-type']).toBeUndefined();
-    expect(server.requests[1].headers['content-type']).toBe('application/json');
     for (const request of server.requests) {
       expect(request.headers.authorization).toBe(`Bearer ${KEY}`);
       expect(request.headers['user-agent']).toBe('custom-agent/1');
@@ -158,8 +150,8 @@ describe('VapiRestClient requests', () => {
     const server = await startScriptedServer(json(200, callJson()));
     const vapi = client(server);
     await expect(vapi.getCall('../assistant')).rejects.toBeInstanceOf(InvalidCallIdError);
-    await expect(vapi.updateCall(`${CALL_ID}/x`, { name: 'n' })).rejects.toBeInstanceOf(InvalidCallIdError);
-    await expect(vapi.deleteCall('')).rejects.toBeInstanceOf(InvalidCallIdError);
+    await expect(vapi.getCall(`${CALL_ID}/x`)).rejects.toBeInstanceOf(InvalidCallIdError);
+    await expect(vapi.getCall('')).rejects.toBeInstanceOf(InvalidCallIdError);
     await expect(vapi.getCall(`${CALL_ID}?id=1`)).rejects.toThrow(/UUID/);
     expect(server.requests).toHaveLength(0);
     expect(agent.dispatches).toBe(0);
@@ -306,15 +298,6 @@ describe('VapiRestClient retries', () => {
     const server = await startScriptedServer(json(422, { message: 'nope' }), json(200, callJson()));
     expect((await vapiFailure(client(server).getCall(CALL_ID))).status).toBe(422);
     expect(server.requests).toHaveLength(1);
-  });
-
-  it('retries PATCH and DELETE on 5xx (both are idempotent)', async () => {
-    const server = await startScriptedServer(json(502, {}), json(200, callJson({ name: 'n' })), json(503, {}), json(200, callJson()));
-    const vapi = client(server);
-    await vapi.updateCall(CALL_ID, { name: 'n' });
-    await vapi.deleteCall(CALL_ID);
-    expect(server.requests.map((r) => r.method)).toEqual(['PATCH', 'PATCH', 'DELETE', 'DELETE']);
-    expect(server.requests[1].body).toBe('{"name":"n"}');
   });
 
   it('honours Retry-After in seconds even when the backoff would be shorter', async () => {

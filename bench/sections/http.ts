@@ -16,14 +16,7 @@ import { cpuPercent, sampleProcess } from '../lib/proc.js';
 import { ServerProcess, serverEnv, TEST_NUMBER } from '../lib/server-process.js';
 import { SimHost } from '../lib/sim-host-client.js';
 import { round } from '../lib/stats.js';
-
-export interface HttpSettings {
-  calls: number;
-  sessions: number;
-  staggerMs: number;
-  warmupMs: number;
-  windowMs: number;
-}
+import type { HttpSettings } from '../settings.js';
 
 export interface HttpResult {
   calls: number;

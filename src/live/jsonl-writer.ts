@@ -10,29 +10,21 @@
  * - `redact` is applied to every line before it is queued, so secrets echoed by a peer never reach the disk.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { asError, isOutOfSpace, openFile, RetryBackoff, writeFully, type DiskRetryOptions, type OpenFile } from './disk.js';
+import { asError, DiskWriteQueue, openFile, writeFully, type OpenFile, type WriteQueueOptions } from './disk.js';
 
-export interface JsonlWriterOptions extends DiskRetryOptions {
+export interface JsonlWriterOptions extends WriteQueueOptions {
   /** Default 8 MiB. */
   maxPendingBytes?: number;
-  onError?: (error: Error) => void;
-  onStall?: (error: Error) => void;
-  onResume?: () => void;
   redact?: (line: string) => string;
   openFile?: OpenFile;
 }
 
 export class JsonlWriter {
   readonly path: string;
-  /** Records accepted by append(). */
-  recordsAppended = 0;
   /** Records dropped because the disk could not keep up (each noted by a records-lost line). */
   recordsLost = 0;
   /** Bytes on disk written by this writer. */
   bytesWritten = 0;
-  error: Error | undefined;
-  /** Set while the disk is full and writes are being retried. */
-  stalled: Error | undefined;
 
   private fh: FileHandle | undefined;
   /** Where the next line goes: the file's length after the last whole record. */
@@ -40,21 +32,38 @@ export class JsonlWriter {
   private readonly ready: Promise<void>;
   private queue: string[] = [];
   private queuedBytes = 0;
-  private pumping = true; // until the file is open
   private closing: Promise<void> | undefined;
-  private idleWaiters: (() => void)[] = [];
   private readonly maxPendingBytes: number;
   private readonly options: JsonlWriterOptions;
-  private readonly backoff: RetryBackoff;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly writes: DiskWriteQueue;
   private lost: { records: number; bytes: number; from: number; to: number } | undefined;
 
   constructor(path: string, options: JsonlWriterOptions = {}) {
     this.path = path;
     this.maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
     this.options = options;
-    this.backoff = new RetryBackoff(options);
+    this.writes = new DiskWriteQueue(
+      {
+        writeBatch: () => this.writeBatch(),
+        hasWork: () => this.fh !== undefined && this.queue.length > 0,
+        discard: () => {
+          this.queue = [];
+          this.queuedBytes = 0;
+        },
+      },
+      options,
+    );
     this.ready = this.openFile();
+  }
+
+  /** Why the writer stopped for good, if it did. */
+  get error(): Error | undefined {
+    return this.writes.error;
+  }
+
+  /** Set while the disk is full and writes are being retried. */
+  get stalled(): Error | undefined {
+    return this.writes.stalled;
   }
 
   get pendingBytes(): number {
@@ -75,10 +84,9 @@ export class JsonlWriter {
       return;
     }
     this.queueLostNote();
-    this.recordsAppended++;
     this.queue.push(line);
     this.queuedBytes += line.length;
-    this.kick();
+    this.writes.kick();
   }
 
   /** Writes everything queued (one last try if the disk is full) and closes the file. Never rejects. */
@@ -106,25 +114,14 @@ export class JsonlWriter {
   }
 
   private async finish(): Promise<void> {
+    this.writes.lastAttempt();
     await this.ready;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
     if (!this.error) this.queueLostNote();
-    this.kick();
-    await this.idle();
+    this.writes.kick();
+    await this.writes.idle();
     const fh = this.fh;
     this.fh = undefined;
-    if (!fh) return;
-    try {
-      await fh.sync();
-    } catch (err) {
-      this.fail(asError(err));
-    }
-    try {
-      await fh.close();
-    } catch (err) {
-      this.fail(asError(err));
-    }
+    if (fh) await this.writes.closeFile(fh, () => fh.sync());
   }
 
   private async openFile(): Promise<void> {
@@ -135,86 +132,30 @@ export class JsonlWriter {
       this.fh = await (this.options.openFile ?? openFile)(this.path, 'r+', 0o600);
       this.endOffset = (await this.fh.stat()).size;
     } catch (err) {
-      this.fail(asError(err));
+      this.writes.fail(asError(err));
     }
-    this.pumping = false;
-    this.kick();
+    this.writes.release();
   }
 
-  private kick(): void {
-    if (this.pumping || this.retryTimer) return;
-    if (this.queue.length === 0) {
-      this.wakeIdle();
-      return;
-    }
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    let text = '';
-    try {
-      while (this.queue.length > 0 && this.fh && !this.error) {
-        text = this.queue.join('');
-        this.queue = [];
-        this.queuedBytes = 0;
-        const data = Buffer.from(text, 'utf8');
-        await writeFully(this.fh, [data], this.endOffset);
-        this.endOffset += data.length;
-        this.bytesWritten += data.length;
-        text = '';
-        if (this.stalled) {
-          this.stalled = undefined;
-          this.backoff.reset();
-          this.options.onResume?.();
-        }
-      }
-    } catch (err) {
-      if (text !== '') {
-        this.queue.unshift(text);
-        this.queuedBytes += text.length;
-      }
-      // Part of the batch may be on disk: cut back to the last whole record (shrinking needs no space).
-      await this.fh?.truncate(this.endOffset).catch(() => {});
-      if (isOutOfSpace(err) && !this.closing) this.stall(asError(err));
-      else this.fail(asError(err));
-    } finally {
-      this.pumping = false;
-    }
-    this.wakeIdle();
-  }
-
-  private stall(error: Error): void {
-    const first = this.stalled === undefined;
-    this.stalled = error;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.kick();
-    }, this.backoff.next());
-    this.retryTimer.unref();
-    if (first) this.options.onStall?.(error);
-  }
-
-  private idle(): Promise<void> {
-    if (!this.pumping && (this.queue.length === 0 || this.error || !this.fh)) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private wakeIdle(): void {
-    if (this.pumping) return;
-    if (this.queue.length > 0 && !this.error && this.fh) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  private fail(error: Error): void {
-    if (this.error) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.error = error;
+  /** Everything queued as one write at the end of the last whole record. */
+  private async writeBatch(): Promise<boolean> {
+    const fh = this.fh;
+    if (!fh || this.queue.length === 0) return false;
+    const text = this.queue.join('');
     this.queue = [];
     this.queuedBytes = 0;
-    this.options.onError?.(error);
+    const data = Buffer.from(text, 'utf8');
+    try {
+      await writeFully(fh, [data], this.endOffset);
+    } catch (err) {
+      this.queue.unshift(text);
+      this.queuedBytes += text.length;
+      // Part of the batch may be on disk: cut back to the last whole record (shrinking needs no space).
+      await fh.truncate(this.endOffset).catch(() => {});
+      throw err;
+    }
+    this.endOffset += data.length;
+    this.bytesWritten += data.length;
+    return true;
   }
 }

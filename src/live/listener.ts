@@ -1,7 +1,7 @@
 /**
- * Listens to one live call: keeps the rolling transcript in memory, saves the audio as
- * `<recordingsDir>/<callId>.wav` and every event as `<recordingsDir>/<callId>.jsonl`, reconnects after an
- * unexpected close while the call is live, and stops by itself when the call ends.
+ * Listens to one live call: supervises the listen connection (reconnects after an unexpected close while the call
+ * is live, stops by itself when the call ends), keeps the rolling transcript in memory and measures the audio, and
+ * hands the audio and every event to the call's recording (recording.ts: `<callId>.wav` and `<callId>.jsonl`).
  *
  * - Audio continues in the same WAV across reconnections; no silence is inserted for the gap (bytes on disk =
  *   bytes received, except that a connection ending mid-sample gets its torn block zero-completed so the
@@ -21,19 +21,15 @@
  *   and `{receivedAt, meta: …}` lines for what the listener itself observed (connected, format, gap, closed,
  *   malformed, ended, listen-start/stop).
  */
-import { mkdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { VapiError } from '../vapi/errors.js';
 import { openListenSocket, type ListenSocket, type ListenSocketOptions } from '../vapi/listen.js';
-import { TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
+import { PRE_ANSWER_STATUSES, TERMINAL_STATUSES, isCallId, type AudioFormat, type Call, type ListenEvent } from '../vapi/schemas.js';
 import type { DiskRetryOptions, OpenFile } from './disk.js';
 import { CallAudioAnalyzer, type AudioMetrics } from './audio-analysis.js';
-import { JsonlWriter } from './jsonl-writer.js';
-import { restoreTranscript } from './recovery.js';
+import { CallRecording } from './recording.js';
 import { RollingTranscript } from './transcript.js';
-import { WavWriter } from './wav-writer.js';
 
 export interface ReconnectPolicy {
   /** Attempts after each unexpected close (and retries of the first connection). Default 5. */
@@ -114,10 +110,8 @@ export interface ListenerState {
 
 const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 5000 };
 const DEFAULT_PRE_ANSWER_WAIT_MS = 10 * 60_000;
-const PRE_ANSWER_STATUSES: ReadonlySet<string> = new Set(['scheduled', 'queued', 'ringing']);
 /** Malformed frames recorded in the JSONL; later ones are only counted. */
 const MAX_MALFORMED_RECORDS = 100;
-const MAX_AUDIO_FILE_VARIANTS = 100;
 
 type Phase = 'starting' | 'connected' | 'reconnecting' | 'finished';
 
@@ -131,8 +125,7 @@ export class CallListener {
   private readonly logger: Logger;
   private readonly reconnectPolicy: ReconnectPolicy;
   private readonly openSocket: OpenListenSocket;
-  private readonly dir: string;
-  private audioPath: string | undefined;
+  private readonly recording: CallRecording;
   private phase: Phase = 'starting';
   private socket: ListenSocket | undefined;
   /** Incremented per connection attempt and on finish; handlers of older connections are ignored. */
@@ -145,22 +138,16 @@ export class CallListener {
   private unproductiveCloses = 0;
   private ended = false;
   private filesFinal = false;
-  /** Why saving is paused right now (disk full), per file. */
-  private readonly diskStalls = new Map<'audio' | 'events', string>();
-  private readonly redactLine: (text: string) => string;
   private readonly prepared: Promise<void>;
   private resolvePrepared!: () => void;
   private endedReason: string | undefined;
   private restStatus: string | undefined;
   private format: ListenerState['format'];
-  private wav: WavWriter | undefined;
-  private jsonl: JsonlWriter | undefined;
   private audioBytes = 0;
   /** Zero bytes inserted where a connection ended mid-sample (see alignStreamEnd). */
   private alignmentPadding = 0;
   private malformedFrames = 0;
   private reconnects = 0;
-  private diskError: string | undefined;
   private audioStoppedReason: string | undefined;
   private listenError: string | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -177,9 +164,6 @@ export class CallListener {
     this.logger = options.logger;
     this.reconnectPolicy = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.openSocket = options.openSocket ?? openListenSocket;
-    this.dir = path.resolve(options.recordingsDir);
-    this.transcriptPath = this.fileInDir(`${this.callId}.jsonl`);
-    this.audioPath = undefined; // chosen by prepareFiles: <id>.wav, or <id>-2.wav … when earlier files exist
     this.restStatus = options.status;
     this.analysis = new CallAudioAnalyzer({ enabled: options.audioAnalysis !== false });
     this.transcript = new RollingTranscript({
@@ -190,10 +174,21 @@ export class CallListener {
     });
     const redact = options.redact ?? ((text: string) => text);
     const listenUrl = options.listenUrl;
-    this.redactLine = (text) => {
-      const masked = redact(text);
-      return listenUrl.length >= 6 && masked.includes(listenUrl) ? masked.split(listenUrl).join('[monitor-url]') : masked;
-    };
+    this.recording = new CallRecording({
+      callId: this.callId,
+      recordingsDir: options.recordingsDir,
+      saveAudio: options.saveAudio,
+      logger: options.logger,
+      redact: (text) => {
+        const masked = redact(text);
+        return listenUrl.length >= 6 && masked.includes(listenUrl) ? masked.split(listenUrl).join('[monitor-url]') : masked;
+      },
+      headerPatchIntervalMs: options.headerPatchIntervalMs,
+      diskRetry: options.diskRetry,
+      openFile: options.openFile,
+      onChange: () => this.emitChange(),
+    });
+    this.transcriptPath = this.recording.transcriptPath;
     this.endedPromise = new Promise((resolve) => (this.resolveEnded = resolve));
     this.prepared = new Promise((resolve) => (this.resolvePrepared = resolve));
     void this.run();
@@ -211,13 +206,14 @@ export class CallListener {
       filesFinal: this.filesFinal,
       ...(this.endedReason !== undefined && { endedReason: this.endedReason }),
       // While listening, the path audio will go to; once finished, only a file that was actually written.
-      ...(this.audioPath !== undefined && (this.wav !== undefined || this.phase !== 'finished') && { audioPath: this.audioPath }),
+      ...(this.recording.audioPath !== undefined &&
+        (this.recording.savingAudio || this.phase !== 'finished') && { audioPath: this.recording.audioPath }),
       transcriptPath: this.transcriptPath,
       audioBytes: this.audioBytes,
       durationSeconds: byteRate > 0 ? Math.round((this.audioBytes / byteRate) * 10) / 10 : 0,
       malformedFrames: this.malformedFrames,
       reconnects: this.reconnects,
-      ...(this.currentDiskError() !== undefined && { diskError: this.currentDiskError() }),
+      ...(this.recording.diskError !== undefined && { diskError: this.recording.diskError }),
       ...(this.audioStoppedReason !== undefined && { audioStoppedReason: this.audioStoppedReason }),
       ...(this.listenError !== undefined && { listenError: this.listenError }),
       ...(this.format !== undefined && { format: { ...this.format } }),
@@ -253,71 +249,14 @@ export class CallListener {
       void this.finish();
       return;
     }
-    await this.prepareFiles();
+    await this.recording.prepare(this.transcript, () => this.isFinished());
     this.resolvePrepared();
     if (this.isFinished()) return;
     await this.connect(undefined);
   }
 
-  private async prepareFiles(): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      if (this.options.saveAudio) this.audioPath = await this.freeAudioPath();
-    } catch (err) {
-      this.audioPath = undefined;
-      this.setDiskError(`cannot use recordings directory ${this.dir}: ${errorMessage(err)}`);
-      return;
-    }
-    if (this.isFinished()) return;
-    try {
-      const restored = await restoreTranscript(this.transcriptPath, this.transcript);
-      if (restored > 0) {
-        this.logger.info('transcript restored from the event log', { callId: this.callId, lines: restored });
-        this.emitChange();
-      }
-    } catch (err) {
-      this.logger.warn('could not read the earlier event log', { callId: this.callId, error: errorMessage(err) });
-    }
-    if (this.isFinished()) return;
-    this.jsonl = new JsonlWriter(this.transcriptPath, {
-      ...this.options.diskRetry,
-      redact: this.redactLine,
-      openFile: this.options.openFile,
-      onError: (err) => this.setDiskError(`event log ${this.transcriptPath}: ${err.message}`),
-      onStall: (err) => this.setDiskStall('events', `event log ${this.transcriptPath}: ${err.message}; saving resumes when space is freed`),
-      onResume: () => this.setDiskStall('events', undefined),
-    });
-    this.record({
-      receivedAt: Date.now(),
-      meta: 'listen-start',
-      callId: this.callId,
-      saveAudio: this.options.saveAudio,
-      ...(this.audioPath !== undefined && { audioPath: this.audioPath }),
-    });
-  }
-
-  /** `<id>.wav`, or `<id>-2.wav` … when an earlier listener already saved audio for this call. */
-  private async freeAudioPath(): Promise<string> {
-    for (let n = 1; n <= MAX_AUDIO_FILE_VARIANTS; n++) {
-      const candidate = this.fileInDir(n === 1 ? `${this.callId}.wav` : `${this.callId}-${n}.wav`);
-      try {
-        await stat(candidate);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return candidate;
-        throw err;
-      }
-    }
-    throw new Error(`more than ${MAX_AUDIO_FILE_VARIANTS} audio files already exist for this call`);
-  }
-
   private isFinished(): boolean {
     return this.phase === 'finished';
-  }
-
-  private fileInDir(name: string): string {
-    const file = path.resolve(this.dir, name);
-    if (path.dirname(file) !== this.dir) throw new Error('refusing a recording path outside the recordings directory');
-    return file;
   }
 
   /**
@@ -405,7 +344,7 @@ export class CallListener {
         this.productiveConnection = true;
         this.audioBytes += chunk.length;
         this.analysis.audio(chunk);
-        if (this.wav && this.audioStoppedReason === undefined) this.wav.write(chunk);
+        if (this.audioStoppedReason === undefined) this.recording.writeAudio(chunk);
       },
       onEvent: (event, receivedAt) => {
         if (current()) this.handleEvent(event, receivedAt);
@@ -447,25 +386,13 @@ export class CallListener {
     if (this.format === undefined) {
       this.format = { sampleRate: format.sampleRate, channels: format.channels, source };
       this.record({ receivedAt, meta: 'format', sampleRate: format.sampleRate, channels: format.channels, source });
-      if (this.audioPath !== undefined && this.diskError === undefined && this.jsonl !== undefined) {
-        const audioPath = this.audioPath;
-        this.wav = WavWriter.create(audioPath, format, {
-          ...this.options.diskRetry,
-          exclusive: true,
-          headerPatchIntervalMs: this.options.headerPatchIntervalMs,
-          openFile: this.options.openFile,
-          onError: (err) => this.setDiskError(`audio file ${audioPath}: ${err.message}; later audio is not saved`),
-          onStall: (err) => this.setDiskStall('audio', `audio file ${audioPath}: ${err.message}; saving resumes when space is freed`),
-          onResume: () => this.setDiskStall('audio', undefined),
-          onGap: (gap) => this.record({ receivedAt: Date.now(), meta: 'audio-gap', ...gap }),
-        });
-      }
+      this.recording.startAudio(format);
       this.emitChange();
       return;
     }
     if (format.sampleRate === this.format.sampleRate && format.channels === this.format.channels) return;
     this.record({ receivedAt, meta: 'format-changed', sampleRate: format.sampleRate, channels: format.channels, source });
-    if (this.audioStoppedReason === undefined && this.wav) {
+    if (this.audioStoppedReason === undefined && this.recording.savingAudio) {
       this.audioStoppedReason =
         `the stream switched from ${describeFormat(this.format)} to ${describeFormat(format)} after reconnecting; ` +
         'audio after that point is not saved (the transcript continues)';
@@ -531,7 +458,7 @@ export class CallListener {
     if (partial === 0) return 0;
     const padding = blockAlign - partial;
     this.alignmentPadding += padding;
-    if (this.wav && this.audioStoppedReason === undefined) this.wav.padToBlock();
+    if (this.audioStoppedReason === undefined) this.recording.padAudioToBlock();
     return padding;
   }
 
@@ -609,8 +536,7 @@ export class CallListener {
       audioBytes: this.audioBytes,
       ...(this.listenError !== undefined && { listenError: this.listenError }),
     });
-    await this.wav?.close();
-    await this.jsonl?.close();
+    await this.recording.close();
     this.filesFinal = true;
     this.emitChange();
     this.resolveEnded();
@@ -618,30 +544,7 @@ export class CallListener {
   }
 
   private record(record: object): void {
-    this.jsonl?.append(record);
-  }
-
-  private setDiskError(message: string): void {
-    if (this.diskError !== undefined) return;
-    this.diskError = message;
-    this.logger.error('cannot save call recording files; the live transcript keeps working', { callId: this.callId, error: message });
-    this.emitChange();
-  }
-
-  private setDiskStall(file: 'audio' | 'events', message: string | undefined): void {
-    if (message === undefined) {
-      if (!this.diskStalls.delete(file)) return;
-      this.logger.info('saving call recording files again', { callId: this.callId, file });
-    } else {
-      if (this.diskStalls.has(file)) return;
-      this.diskStalls.set(file, message);
-      this.logger.error('disk full: saving paused; the live transcript keeps working', { callId: this.callId, error: message });
-    }
-    this.emitChange();
-  }
-
-  private currentDiskError(): string | undefined {
-    return this.diskError ?? this.diskStalls.values().next().value;
+    this.recording.record(record);
   }
 
   private emitChange(): void {

@@ -9,8 +9,8 @@
  * - `linesSince(cursor)` pages through lines with a cursor that never skips or repeats a line, and reports
  *   lines that fell out of memory between two reads.
  */
-import { inertLine } from '../call-text.js';
-import type { ListenEvent } from '../vapi/schemas.js';
+import { inertLine } from '../core/call-text.js';
+import { PRE_ANSWER_STATUSES, type ListenEvent } from '../vapi/schemas.js';
 
 export type SpeakerRole = 'customer' | 'assistant';
 
@@ -77,8 +77,6 @@ function ownCopy(text: string): string {
 }
 
 const CUT_WHERE = '; the full text is in the event log';
-
-const PRE_ANSWER_STATUSES: ReadonlySet<string> = new Set(['unknown', 'scheduled', 'queued', 'ringing']);
 
 const ROLE_LABEL: Record<SpeakerRole, string> = { customer: 'Customer', assistant: 'Assistant' };
 
@@ -187,26 +185,8 @@ export class RollingTranscript {
     const missedLines = Math.max(0, oldestKept - from);
     const start = Math.max(from, oldestKept);
     const startIndex = start - oldestKept;
-    const lines: TranscriptLine[] = [];
-    let used = 0;
-    let i = startIndex;
-    let cutFirst = false;
-    for (; i < this.lineList.length; i++) {
-      const line = this.lineList[i];
-      const cost = formatLine(line).length + 1;
-      if (maxChars !== undefined && used + cost > maxChars) {
-        if (lines.length > 0) break;
-        // A single line bigger than the whole budget: return it cut, so the cursor still moves on.
-        const room = Math.max(1, maxChars - (cost - line.text.length));
-        lines.push({ ...line, text: cutText(line.text, room, CUT_WHERE) });
-        i++;
-        cutFirst = true;
-        break;
-      }
-      lines.push({ ...line });
-      used += cost;
-    }
-    const truncated = cutFirst || i < this.lineList.length;
+    const page = fitLines(this.lineList, startIndex, maxChars, CUT_WHERE);
+    const { lines, truncated } = page;
     const nextSeq = lines.length > 0 ? lines[lines.length - 1].seq + 1 : Math.min(start, this.nextLineSeq);
     return { lines, nextSeq, truncated, missedLines };
   }
@@ -257,7 +237,7 @@ export class RollingTranscript {
    * talking is proof enough that the call is in progress.
    */
   private inferAnswered(at: number): boolean {
-    if (!PRE_ANSWER_STATUSES.has(this.status)) return false;
+    if (this.status !== 'unknown' && !PRE_ANSWER_STATUSES.has(this.status)) return false;
     this.status = 'in-progress';
     if (!this.startFrozen && this.startMs === undefined) this.startMs = at;
     return true;
@@ -339,6 +319,33 @@ export class RollingTranscript {
 }
 
 /** "Customer: text" — the line format shared by render() and the maxChars accounting of linesSince(). */
+/**
+ * The lines from `startIndex` on that fit in `maxChars` (each costs its `Customer: …` text and a line break, the
+ * one way every maxChars budget counts lines). A first line bigger than the whole budget comes back cut, marked
+ * with `cutWhere`, so a cursor still moves past it.
+ */
+export function fitLines(all: readonly TranscriptLine[], startIndex: number, maxChars: number | undefined, cutWhere = ''): { lines: TranscriptLine[]; truncated: boolean } {
+  const lines: TranscriptLine[] = [];
+  let used = 0;
+  let i = startIndex;
+  let cutFirst = false;
+  for (; i < all.length; i++) {
+    const line = all[i];
+    const cost = formatLine(line).length + 1;
+    if (maxChars !== undefined && used + cost > maxChars) {
+      if (lines.length > 0) break;
+      const room = Math.max(1, maxChars - (cost - line.text.length));
+      lines.push({ ...line, text: cutText(line.text, room, cutWhere) });
+      i++;
+      cutFirst = true;
+      break;
+    }
+    lines.push({ ...line });
+    used += cost;
+  }
+  return { lines, truncated: cutFirst || i < all.length };
+}
+
 export function formatLine(line: Pick<TranscriptLine, 'role' | 'text'>): string {
   return `${ROLE_LABEL[line.role]}: ${line.text}`;
 }

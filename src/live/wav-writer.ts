@@ -27,7 +27,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { AudioFormat } from '../vapi/schemas.js';
-import { asError, isOutOfSpace, openFile, RetryBackoff, writeFully, type DiskRetryOptions, type OpenFile } from './disk.js';
+import { asError, DiskWriteQueue, openFile, writeFully, type OpenFile, type WriteQueueOptions } from './disk.js';
 
 export const WAV_HEADER_BYTES = 44;
 /** RIFF sizes are u32: the RIFF size (36 + n) must fit, leaving room for the close padding. */
@@ -52,7 +52,7 @@ export interface AudioGap {
   paddingBytes: number;
 }
 
-export interface WavWriterOptions extends DiskRetryOptions {
+export interface WavWriterOptions extends WriteQueueOptions {
   /** Default 2000 ms. */
   headerPatchIntervalMs?: number;
   /** Longest wait between queuing audio and starting to write it; default 200 ms. */
@@ -63,11 +63,6 @@ export interface WavWriterOptions extends DiskRetryOptions {
   maxPendingBytes?: number;
   /** Open with 'wx' (fail with EEXIST instead of replacing an existing file). */
   exclusive?: boolean;
-  onError?: (error: Error) => void;
-  /** The disk is full: writing waits and retries. */
-  onStall?: (error: Error) => void;
-  /** Writing works again after a stall. */
-  onResume?: () => void;
   onGap?: (gap: AudioGap) => void;
   openFile?: OpenFile;
 }
@@ -85,9 +80,6 @@ export class WavWriter {
   paddingBytes = 0;
   /** Received bytes dropped because the backlog was over maxPendingBytes (not in bytesReceived). */
   droppedBytes = 0;
-  error: Error | undefined;
-  /** Set while the disk is full and writes are being retried. */
-  stalled: Error | undefined;
 
   private fh: FileHandle | undefined;
   private readonly ready: Promise<void>;
@@ -100,19 +92,16 @@ export class WavWriter {
   private readonly stagingBlocks = new WeakSet<ArrayBufferLike>();
   /** Bytes in the queue and the staging block. */
   private queuedBytes = 0;
-  private pumping = false;
   private patchDue = false;
   private lastPatchedBytes = -1;
   private closing: Promise<void> | undefined;
-  private idleWaiters: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly flushIntervalMs: number;
   private readonly flushBytes: number;
   private readonly maxPendingBytes: number;
   private readonly options: WavWriterOptions;
-  private readonly backoff: RetryBackoff;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly writes: DiskWriteQueue;
   /** When a write last finished or the backlog was last empty. */
   private lastProgressAt = Date.now();
   private openGap: { from: number; to: number; droppedBytes: number; fileOffset: number } | undefined;
@@ -142,8 +131,22 @@ export class WavWriter {
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     this.flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
     this.options = options;
-    this.backoff = new RetryBackoff(options);
-    this.pumping = true; // nothing is written before the header
+    // Held until the header is written: nothing goes into the file before it.
+    this.writes = new DiskWriteQueue(
+      {
+        writeBatch: () => this.writeBatch(),
+        hasWork: () => this.fh !== undefined && (this.queuedBytes > 0 || this.patchDue),
+        discard: () => {
+          clearTimeout(this.flushTimer);
+          this.flushTimer = undefined;
+          this.queue = [];
+          this.staging = undefined;
+          this.stagingFill = 0;
+          this.queuedBytes = 0;
+        },
+      },
+      options,
+    );
     this.ready = this.openFile(options.exclusive ?? false);
     this.timer = setInterval(() => {
       if (this.bytesWritten !== this.lastPatchedBytes) {
@@ -152,6 +155,16 @@ export class WavWriter {
       }
     }, options.headerPatchIntervalMs ?? 2000);
     this.timer.unref();
+  }
+
+  /** Why the writer stopped for good, if it did. */
+  get error(): Error | undefined {
+    return this.writes.error;
+  }
+
+  /** Set while the disk is full and writes are being retried. */
+  get stalled(): Error | undefined {
+    return this.writes.stalled;
   }
 
   get durationSeconds(): number {
@@ -167,7 +180,7 @@ export class WavWriter {
   write(chunk: Buffer): void {
     if (this.error || this.closing || chunk.length === 0) return;
     if (this.bytesReceived + this.paddingBytes + chunk.length > MAX_WAV_DATA_BYTES) {
-      this.fail(new Error('WAV size limit (4 GiB) reached; later audio is not saved'));
+      this.writes.fail(new Error('WAV size limit (4 GiB) reached; later audio is not saved'));
       return;
     }
     const now = Date.now();
@@ -228,12 +241,11 @@ export class WavWriter {
 
   private async finish(): Promise<void> {
     clearInterval(this.timer);
-    await this.ready;
     // A stalled writer gets one last attempt now; if the disk is still full, what is queued is lost.
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.writes.lastAttempt();
+    await this.ready;
     this.kick();
-    await this.idle();
+    await this.writes.idle();
     if (this.openGap) {
       const gap = this.openGap;
       this.openGap = undefined;
@@ -249,22 +261,15 @@ export class WavWriter {
         this.bytesWritten += padding.length;
         this.paddingBytes += padding.length;
       } catch (err) {
-        this.fail(asError(err));
+        this.writes.fail(asError(err));
       }
     }
-    try {
+    await this.writes.closeFile(fh, async () => {
       // A failed batch may have left part of itself on disk: cut the file back to what the header will say.
       if (this.error) await fh.truncate(WAV_HEADER_BYTES + this.bytesWritten);
       await this.patchHeader();
       await fh.sync();
-    } catch (err) {
-      this.fail(asError(err));
-    }
-    try {
-      await fh.close();
-    } catch (err) {
-      this.fail(asError(err));
-    }
+    });
     this.fh = undefined;
   }
 
@@ -275,10 +280,9 @@ export class WavWriter {
       await writeFully(fh, [wavHeader(this.format, 0)], 0);
       this.lastPatchedBytes = 0;
     } catch (err) {
-      this.fail(asError(err));
+      this.writes.fail(asError(err));
     }
-    this.pumping = false;
-    this.kick();
+    this.writes.release();
   }
 
   private enqueue(chunk: Buffer): void {
@@ -316,7 +320,7 @@ export class WavWriter {
       this.kick();
       return;
     }
-    if (this.flushTimer || this.pumping) return;
+    if (this.flushTimer || this.writes.busy) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.kick();
@@ -327,81 +331,45 @@ export class WavWriter {
   private kick(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.pumping || this.retryTimer) {
-      return;
-    }
-    if (this.queuedBytes === 0 && !this.patchDue) {
-      this.wakeIdle();
-      return;
-    }
-    void this.pump();
+    this.writes.kick();
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    let batch: Buffer[] = [];
-    let bytes = 0;
-    try {
-      for (;;) {
-        const fh = this.fh;
-        if (!fh || this.error) break;
-        if (this.queuedBytes > 0) {
-          this.sealStaging();
-          batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
-          this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BUFFERS_PER_WRITE);
-          bytes = 0;
-          for (const b of batch) bytes += b.length;
-          this.queuedBytes -= bytes;
-          await writeFully(fh, batch, WAV_HEADER_BYTES + this.bytesWritten);
-          this.bytesWritten += bytes;
-          const last = batch[batch.length - 1];
-          batch = [];
-          this.lastProgressAt = Date.now();
-          if (this.stagingBlocks.has(last.buffer)) this.spareBlock = Buffer.from(last.buffer, 0, STAGING_BLOCK_BYTES);
-          this.resumed();
-          continue;
-        }
-        if (this.patchDue) {
-          this.patchDue = false;
-          await this.patchHeader().catch((err: unknown) => {
-            this.patchDue = true;
-            throw err;
-          });
-          this.resumed();
-          continue;
-        }
-        break;
-      }
-    } catch (err) {
-      // Positional writes: bytes of the failed batch that did reach the disk are simply written again.
-      if (batch.length > 0) {
+  /** One batch of queued audio (at most MAX_BUFFERS_PER_WRITE buffers), else a due header patch. */
+  private async writeBatch(): Promise<boolean> {
+    const fh = this.fh;
+    if (!fh) return false;
+    if (this.queuedBytes > 0) {
+      this.sealStaging();
+      const batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
+      this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BUFFERS_PER_WRITE);
+      let bytes = 0;
+      for (const b of batch) bytes += b.length;
+      this.queuedBytes -= bytes;
+      try {
+        await writeFully(fh, batch, WAV_HEADER_BYTES + this.bytesWritten);
+      } catch (err) {
+        // Positional writes: bytes of the failed batch that did reach the disk are simply written again.
         this.queue = [...batch, ...this.queue];
         this.queuedBytes += bytes;
+        throw err;
       }
-      if (isOutOfSpace(err) && !this.closing) this.stall(asError(err));
-      else this.fail(asError(err));
-    } finally {
-      this.pumping = false;
+      this.bytesWritten += bytes;
+      this.lastProgressAt = Date.now();
+      const last = batch[batch.length - 1];
+      if (this.stagingBlocks.has(last.buffer)) this.spareBlock = Buffer.from(last.buffer, 0, STAGING_BLOCK_BYTES);
+      return true;
     }
-    this.wakeIdle();
-  }
-
-  private stall(error: Error): void {
-    const first = this.stalled === undefined;
-    this.stalled = error;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.kick();
-    }, this.backoff.next());
-    this.retryTimer.unref();
-    if (first) this.options.onStall?.(error);
-  }
-
-  private resumed(): void {
-    if (this.stalled === undefined) return;
-    this.stalled = undefined;
-    this.backoff.reset();
-    this.options.onResume?.();
+    if (this.patchDue) {
+      this.patchDue = false;
+      try {
+        await this.patchHeader();
+      } catch (err) {
+        this.patchDue = true;
+        throw err;
+      }
+      return true;
+    }
+    return false;
   }
 
   private async patchHeader(): Promise<void> {
@@ -414,33 +382,6 @@ export class WavWriter {
     sizes.writeUInt32LE(n, 0);
     await writeFully(fh, [sizes], 40);
     this.lastPatchedBytes = n;
-  }
-
-  private idle(): Promise<void> {
-    if (!this.pumping && (this.queuedBytes === 0 || this.error || !this.fh)) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private wakeIdle(): void {
-    if (this.pumping) return;
-    if (this.queuedBytes > 0 && !this.error && this.fh) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  private fail(error: Error): void {
-    if (this.error) return;
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.error = error;
-    this.queue = [];
-    this.staging = undefined;
-    this.stagingFill = 0;
-    this.queuedBytes = 0;
-    this.options.onError?.(error);
   }
 }
 

@@ -3,8 +3,7 @@
  * (forwarding →) ended), its listeners and the audio state they hear, and the end-of-call artifacts.
  */
 import type { WebSocket } from 'ws';
-import type { Logger } from '../log.js';
-import type { Call } from '../vapi/schemas.js';
+import type { SimLogger, WireCall } from './wire.js';
 import { samplesAt, type ActiveParties, type ToneSource } from './audio.js';
 import type { Scheduler, SimClock, Timer } from './clock.js';
 import type { ControlAction, ControlCommand } from './control.js';
@@ -25,7 +24,7 @@ const WIRE_ECHO_EXCLUDED = new Set(['customers', 'customer', 'metadata']);
 export interface CallEnvironment {
   scheduler: Scheduler;
   clock: SimClock;
-  logger: Logger;
+  logger: SimLogger;
   tone: ToneSource;
   stream: ListenStreamOptions;
   /** http://host:port and ws://host:port */
@@ -175,8 +174,8 @@ export class SimCall implements ConversationHost {
     return this.monitorPlan.controlAuthenticationEnabled === true;
   }
 
-  snapshot(): Call {
-    return structuredClone(this.wire) as Call;
+  snapshot(): WireCall {
+    return structuredClone(this.wire) as WireCall;
   }
 
   rename(name: string): void {

@@ -2,7 +2,7 @@
  * `vapi-call-mcp simulator`: runs the simulator on its own until SIGINT or SIGTERM. This entry prints its
  * greeting to stdout (it is not the MCP stdio path); logs go to stderr.
  */
-import { StderrLogger, type Logger } from '../log.js';
+import { stderrSimLogger, type SimLogger } from './wire.js';
 import { startSimulator } from './simulator.js';
 import { DEFAULT_SIM_API_KEY } from './types.js';
 
@@ -17,7 +17,7 @@ export interface SimulatorCliOptions {
   /** Stops the simulator when aborted, like a signal. */
   signal?: AbortSignal;
   /** Defaults to stderr at info level (debug with --verbose). */
-  logger?: Logger;
+  logger?: SimLogger;
 }
 
 interface CliArgs {
@@ -46,7 +46,7 @@ export async function runSimulatorCli(argv: string[], options: SimulatorCliOptio
     publicKey: args.publicKey,
     speed: args.speed,
     seed: args.seed,
-    logger: options.logger ?? new StderrLogger({ level: args.verbose ? 'debug' : 'info' }),
+    logger: options.logger ?? stderrSimLogger(args.verbose ? 'debug' : 'info'),
   });
   const example =
     `curl -s -X POST ${simulator.baseUrl}/call -H 'Authorization: Bearer ${simulator.apiKey}' ` +

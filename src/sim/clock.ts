@@ -3,7 +3,7 @@
  * discrete event on one queue, processed in call-time order at the exact time it was scheduled for, however
  * late the wall-clock tick that processes it. That keeps event order and audio byte-exact from run to run.
  */
-import type { Logger } from '../log.js';
+import type { SimLogger } from './wire.js';
 
 /** Wall interval of the pacing tick; at speed 100 one tick covers one second of call time. */
 const TICK_WALL_MS = 10;
@@ -62,7 +62,7 @@ export class Scheduler {
   constructor(
     private readonly clock: SimClock,
     private readonly hooks: SchedulerHooks,
-    private readonly logger: Logger,
+    private readonly logger: SimLogger,
   ) {}
 
   /** The simulated present: the time of the event being processed, or of the last advance. */

@@ -89,3 +89,4 @@ export {
   TONE_PEAK_AMPLITUDE,
 } from './audio.js';
 export { DEFAULT_FIRST_MESSAGE, DEFAULT_SCRIPT } from './script.js';
+export type { CallStatus, SimLogger, WireCall, WireMessage } from './wire.js';

@@ -1,5 +1,5 @@
 /** The REST routes: POST/GET /call and GET/PATCH/DELETE /call/{id}. Authentication happens before these. */
-import { isCallId } from '../vapi/schemas.js';
+import { isUuid } from './wire.js';
 import type { SimCall } from './call.js';
 import { badRequest, notFound, routeNotFound } from './errors.js';
 import {
@@ -63,7 +63,7 @@ export function routeRest(request: RestRequest, store: CallStore, strict: boolea
 }
 
 function findCall(id: string, store: CallStore): SimCall {
-  if (!isCallId(id)) throw badRequest('Validation failed (uuid is expected)');
+  if (!isUuid(id)) throw badRequest('Validation failed (uuid is expected)');
   const call = store.get(id);
   if (!call) throw notFound('Call not found');
   return call;

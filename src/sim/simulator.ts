@@ -3,8 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { silentLogger, type Logger } from '../log.js';
-import { isCallId, type Call } from '../vapi/schemas.js';
+import { isUuid, silentSimLogger, type SimLogger, type WireCall } from './wire.js';
 import {
   DEFAULT_CHANNELS,
   DEFAULT_SAMPLE_RATE,
@@ -58,7 +57,7 @@ interface Settings {
   answerMs: number;
   stream: ListenStreamOptions;
   strict: boolean;
-  logger: Logger;
+  logger: SimLogger;
   onEvent?: SimulatorOptions['onEvent'];
   noiseFloorDbfs?: number;
 }
@@ -164,7 +163,7 @@ class VapiSimulator implements Simulator, CallStore {
 
   // ---- Simulator --------------------------------------------------------------------------------------------
 
-  getCall(id: string): Call | undefined {
+  getCall(id: string): WireCall | undefined {
     this.scheduler.sync();
     return this.calls.get(id)?.snapshot();
   }
@@ -267,7 +266,7 @@ class VapiSimulator implements Simulator, CallStore {
     this.scheduler.sync();
     try {
       if (req.method !== 'POST') throw routeNotFound(req.method ?? 'GET', url.pathname);
-      const call = isCallId(callId) ? this.calls.get(callId) : undefined;
+      const call = isUuid(callId) ? this.calls.get(callId) : undefined;
       if (!call || !call.controlEnabled) throw notFound('Call not found');
       if (!call.isLive) throw notFound('Call has already ended');
       if (call.controlNeedsAuth && bearerToken(req) !== this.settings.publicKey) throw unauthorized();
@@ -290,7 +289,7 @@ class VapiSimulator implements Simulator, CallStore {
     if (!match) return rejectUpgrade(socket, 404, nestError(404, `Cannot GET ${url.pathname}`));
     this.scheduler.sync();
     const callId = decodeURIComponent(match[1]);
-    const call = isCallId(callId) ? this.calls.get(callId) : undefined;
+    const call = isUuid(callId) ? this.calls.get(callId) : undefined;
     if (!call || !call.listenEnabled) return rejectUpgrade(socket, 404, nestError(404, 'Call not found'));
     if (!call.isLive) return rejectUpgrade(socket, 404, nestError(404, 'Call has already ended'));
     if (call.listenNeedsAuth && bearerToken(req) !== this.settings.publicKey) {
@@ -437,7 +436,7 @@ function resolveSettings(options: SimulatorOptions): Settings {
     },
     noiseFloorDbfs,
     strict: options.strict ?? false,
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ?? silentSimLogger,
     onEvent: options.onEvent,
   };
 }

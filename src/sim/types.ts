@@ -1,6 +1,5 @@
 /** Public types of the Vapi simulator (re-exported from ./index.ts). */
-import type { Logger } from '../log.js';
-import type { Call } from '../vapi/schemas.js';
+import type { SimLogger, WireCall } from './wire.js';
 
 /** The documented default private key the simulator accepts on REST. */
 export const DEFAULT_SIM_API_KEY = 'sim-private-key-0000';
@@ -63,7 +62,7 @@ export interface SimulatorOptions {
   listen?: ListenOptions;
   /** Reject a top-level `metadata` on POST /call (accepted and ignored by default). */
   strict?: boolean;
-  logger?: Logger;
+  logger?: SimLogger;
   /**
    * Observer called as each JSON event is handed to a call's listen sockets, with how many sockets it reached
    * (benchmarks time event delivery with it). It cannot change what is sent.
@@ -121,7 +120,7 @@ export interface Simulator {
   /** Every POST to a control URL, in arrival order, accepted or not. */
   readonly controlLog: RecordedControl[];
   /** A snapshot of the server-side Call object. */
-  getCall(id: string): Call | undefined;
+  getCall(id: string): WireCall | undefined;
   /** Total audio bytes sent so far on the listen socket(s) of a call, counted per connection and summed. */
   audioBytesSent(callId: string): number;
   /**

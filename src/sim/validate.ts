@@ -2,7 +2,7 @@
  * Request validation with Vapi's messages: DTO problems (unknown properties, wrong types, E.164) come back as an
  * array of messages, business rules (missing phone number, assistant or customer) as a single string.
  */
-import { LIST_CALL_FILTER_KEYS } from '../vapi/schemas.js';
+import { LIST_FILTER_KEYS } from './wire.js';
 import { badRequest } from './errors.js';
 
 export const PHONE_NUMBER_REQUIRED = "Couldn't Get Phone Number. Need Either `phoneNumberId` Or `phoneNumber`.";
@@ -199,7 +199,7 @@ export const MAX_LIST_LIMIT = 1000;
 
 export function validateListQuery(query: Record<string, string>): ListFilters {
   const problems: string[] = [];
-  const known: readonly string[] = LIST_CALL_FILTER_KEYS;
+  const known: readonly string[] = LIST_FILTER_KEYS;
   for (const key of Object.keys(query)) {
     if (!known.includes(key)) problems.push(`property ${key} should not exist`);
   }

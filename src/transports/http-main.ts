@@ -13,10 +13,11 @@ export interface ServeHttpOptions {
   config: Config;
   http: HttpOptions;
   logger: Logger;
-  stopSimulator?: () => Promise<void>;
+  /** Runs after the core has closed (the --simulate simulator stops here). */
+  afterClose?: () => Promise<void>;
 }
 
-export async function serveHttp({ config, http, logger, stopSimulator }: ServeHttpOptions): Promise<void> {
+export async function serveHttp({ config, http, logger, afterClose }: ServeHttpOptions): Promise<void> {
   const core = createCallCore({ config, logger });
   const running = await startHttpServer({ core, http, logger });
 
@@ -33,7 +34,7 @@ export async function serveHttp({ config, http, logger, stopSimulator }: ServeHt
     try {
       await running.close();
       await core.close();
-      await stopSimulator?.();
+      await afterClose?.();
     } catch (err) {
       logger.error('error during shutdown', { error: (err as Error).message });
     }

@@ -14,7 +14,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import type { CallCore } from '../core/call-core.js';
 import type { Logger } from '../log.js';
-import { createServer, type VapiCallServer } from '../server.js';
+import { createServer, type VapiCallServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
 import { BoundedEventStore } from './event-store.js';
 import { checkBearer, checkHostAndOrigin, clientAddress, corsHeaders, preflightHeaders, type Refusal } from './http-gate.js';

@@ -117,18 +117,6 @@ export class VapiRestClient {
     return parseWith(CallSchema, endpoint, await this.send(endpoint, options));
   }
 
-  async updateCall(id: string, patch: { name?: string }, options?: RequestOptions): Promise<Call> {
-    const body = patch.name === undefined ? {} : { name: patch.name };
-    const endpoint: Endpoint = { method: 'PATCH', path: callPath(id), operation: 'PATCH /call/{id}', body, retry: true };
-    return parseWith(CallSchema, endpoint, await this.send(endpoint, options));
-  }
-
-  /** Deletes the call record and its data in Vapi; it does not hang up a live call. */
-  async deleteCall(id: string, options?: RequestOptions): Promise<Call> {
-    const endpoint: Endpoint = { method: 'DELETE', path: callPath(id), operation: 'DELETE /call/{id}', retry: true };
-    return parseWith(CallSchema, endpoint, await this.send(endpoint, options));
-  }
-
   private async send(endpoint: Endpoint, options?: RequestOptions): Promise<unknown> {
     const response = await sendHttp({
       method: endpoint.method,

@@ -16,6 +16,9 @@ export const CALL_STATUSES = [
 ] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
+/** Statuses of a call that has not been answered yet. */
+export const PRE_ANSWER_STATUSES: ReadonlySet<string> = new Set(['scheduled', 'queued', 'ringing']);
+
 /** Statuses after which a call can no longer be listened to or steered. */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['ended', 'not-found', 'deletion-failed']);
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { StderrLogger } from '../../src/log.js';
 import { Redactor } from '../../src/redact.js';
-import { createServer, type VapiCallServer } from '../../src/server.js';
+import { createServer, type VapiCallServer } from '../../src/mcp/server.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 
 export const VALID_NUMBER = '+14155552671';

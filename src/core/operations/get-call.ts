@@ -2,7 +2,7 @@
  * getCall: one call in full, always fresh from Vapi. One character budget (maxChars) is shared by summary,
  * transcript and messages; every other text field is cut at ROW_FIELD_MAX_CHARS.
  */
-import { CALL_CONTENT_NOTICE, inertLines } from '../../call-text.js';
+import { CALL_CONTENT_NOTICE, inertLines } from '../call-text.js';
 import { cutText } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
 import { transcriptUri, type CoreParts, type OperationContext } from '../parts.js';

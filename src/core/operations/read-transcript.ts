@@ -2,10 +2,10 @@
  * readTranscript: final lines since a cursor (no gaps, no repeats) plus what is being said now, waiting up to a
  * bound for news; Vapi's record for a call that ended before anyone listened.
  */
-import { CALL_CONTENT_NOTICE, inertLine } from '../../call-text.js';
+import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import type { AudioMetrics } from '../../live/audio-analysis.js';
 import type { CallListener } from '../../live/listener.js';
-import { cutText, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
+import { cutText, fitLines, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 import { artifactLines, listenerFor } from './listen.js';
@@ -47,11 +47,9 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
   const target = await listenerFor(parts, callId, { saveAudio: true, signal: context.signal });
 
   if (target.kind === 'over') {
-    const { lines, nextSeq, truncated } = capLines(
-      artifactLines(target.call).filter((l) => l.seq >= (sinceSeq ?? 1)),
-      maxChars,
-      sinceSeq ?? 1,
-    );
+    const from = sinceSeq ?? 1;
+    const { lines, truncated } = fitLines(artifactLines(target.call).filter((l) => l.seq >= from), 0, maxChars);
+    const nextSeq = lines.length > 0 ? lines[lines.length - 1].seq + 1 : from;
     return {
       callId,
       status: target.call.status ?? 'ended',
@@ -112,21 +110,4 @@ function waitForNews(listener: CallListener, sinceSeq: number | undefined, ms: n
     });
     signal.addEventListener('abort', finish, { once: true });
   });
-}
-
-function capLines(lines: TranscriptLine[], maxChars: number, sinceSeq: number): { lines: TranscriptLine[]; nextSeq: number; truncated: boolean } {
-  const kept: TranscriptLine[] = [];
-  let used = 0;
-  for (const line of lines) {
-    const cost = line.text.length + 24;
-    if (used + cost > maxChars) {
-      if (kept.length === 0) kept.push({ ...line, text: cutText(line.text, Math.max(1, maxChars - 24)) });
-      break;
-    }
-    used += cost;
-    kept.push(line);
-  }
-  const last = kept.at(-1);
-  const cut = kept.length > 0 && kept[0].text !== lines[0].text;
-  return { lines: kept, nextSeq: last ? last.seq + 1 : sinceSeq, truncated: cut || kept.length < lines.length };
 }

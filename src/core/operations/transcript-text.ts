@@ -2,7 +2,7 @@
  * The transcript of a call as plain text (header, audio summary, Customer:/Assistant: lines, what is said now):
  * the running listener's, started on demand, or Vapi's record of a call that ended before anyone listened.
  */
-import { CALL_CONTENT_NOTICE, inertLine } from '../../call-text.js';
+import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import { cutText } from '../../live/transcript.js';
 import type { Call } from '../../vapi/schemas.js';
 import { requireCallId } from '../call-id.js';

@@ -2,7 +2,7 @@
  * What faces show of a Vapi Call: compact rows for lists, the pieces of the full view. Monitor URLs are
  * reduced to booleans here, the one place calls are shaped for output.
  */
-import { inertLine, inertLines } from '../../call-text.js';
+import { inertLine, inertLines } from '../call-text.js';
 import { cutText } from '../../live/transcript.js';
 import type { Call, VapiMessage } from '../../vapi/schemas.js';
 

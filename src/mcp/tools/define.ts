@@ -1,7 +1,7 @@
 /** The shape of one tool: its contract (names, schemas, annotations) and a thin adapter onto the call core. */
 import type { z } from 'zod';
-import type { CallCore } from '../core/call-core.js';
-import type { OperationContext } from '../core/parts.js';
+import type { CallCore } from '../../core/call-core.js';
+import type { OperationContext } from '../../core/parts.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;

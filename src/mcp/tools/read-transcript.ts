@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS } from '../core/operations/read-transcript.js';
+import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS } from '../../core/operations/read-transcript.js';
 import { defineTool } from './define.js';
 import { callIdField } from './fields.js';
 import { audioShape } from './shapes.js';

@@ -8,20 +8,14 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
 import { consoleApp } from './app/index.js';
-import type { Config } from './config.js';
-import { CallCore, createCallCore } from './core/call-core.js';
-import type { ConfirmOutcome, OperationContext } from './core/parts.js';
-import { isAtLeast, StderrLogger, type Logger, type LogLevel } from './log.js';
+import type { Config } from '../config.js';
+import { CallCore, createCallCore } from '../core/call-core.js';
+import type { ConfirmOutcome, OperationContext } from '../core/parts.js';
+import { isAtLeast, StderrLogger, type Logger, type LogLevel } from '../log.js';
 import { registerTranscriptResource } from './resources/transcript.js';
 import { registerTools } from './tools/index.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
-export type { Config } from './config.js';
-export { loadConfig, ConfigError } from './config.js';
-export { VERSION } from './version.js';
-export { CallCore, createCallCore, type CallCoreOptions } from './core/call-core.js';
-export { CallError, type CallFailure } from './core/errors.js';
-export type { OperationContext } from './core/parts.js';
 
 export type CreateServerOptions =
   | {

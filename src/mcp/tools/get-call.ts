@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_GET_CALL_MAX_CHARS } from '../core/operations/get-call.js';
+import { DEFAULT_GET_CALL_MAX_CHARS } from '../../core/operations/get-call.js';
 import { defineTool } from './define.js';
 import { callIdField } from './fields.js';
 import { callSummaryShape, compactMessageSchema, listeningShape, monitorAvailabilitySchema } from './shapes.js';

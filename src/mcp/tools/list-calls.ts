@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_LIST_LIMIT } from '../core/operations/list-calls.js';
-import { CALL_STATUSES } from '../vapi/schemas.js';
+import { DEFAULT_LIST_LIMIT } from '../../core/operations/list-calls.js';
+import { CALL_STATUSES } from '../../vapi/schemas.js';
 import { defineTool } from './define.js';
 import { callSummarySchema } from './shapes.js';
 

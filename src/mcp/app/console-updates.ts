@@ -3,7 +3,7 @@
  * A thin adapter onto the core's liveUpdate: what changed since the view's cursor, waiting up to `waitSeconds`.
  */
 import { z } from 'zod';
-import { MAX_LIVE_UPDATE_WAIT_SECONDS } from '../core/operations/live-update.js';
+import { MAX_LIVE_UPDATE_WAIT_SECONDS } from '../../core/operations/live-update.js';
 import { defineTool, type ToolDefinition } from '../tools/define.js';
 import { callIdField } from '../tools/fields.js';
 

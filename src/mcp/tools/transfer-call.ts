@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TRANSFER_MODES } from '../vapi/schemas.js';
+import { TRANSFER_MODES } from '../../vapi/schemas.js';
 import { defineTool } from './define.js';
 import { callIdField } from './fields.js';
 import { controlOutput } from './shapes.js';

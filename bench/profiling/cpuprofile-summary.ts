@@ -1,6 +1,6 @@
 /**
  * Prints where a V8 CPU profile (node --cpu-prof) spent its time: the top functions by self time, and self time
- * summed per source file. Usage: node bench/.build/bench/tools/cpuprofile-summary.js <file.cpuprofile> [top]
+ * summed per source file. Usage: node bench/.build/bench/profiling/cpuprofile-summary.js <file.cpuprofile> [top]
  */
 import { readFileSync } from 'node:fs';
 

@@ -3,7 +3,7 @@
  * every level), and every problem becomes the documented failure envelope, naming the nearest valid argument.
  */
 import { z } from 'zod';
-import { CallError } from '../core/errors.js';
+import { CallError } from '../../core/errors.js';
 
 /** A strict object schema for a tool's input shape; nested objects are declared strict where they are defined. */
 export function strictInput(shape: z.ZodRawShape): z.ZodObject {

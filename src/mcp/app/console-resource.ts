@@ -12,9 +12,9 @@ export const CONSOLE_URI = 'ui://vapi-call-mcp/console.html';
 export const CONSOLE_MIME_TYPE = RESOURCE_MIME_TYPE;
 
 /**
- * Built next to this module in dist/app; when this module runs from source (tests), the build's copy in dist.
+ * Built next to this module in dist/mcp/app; when this module runs from source (tests), the build's copy in dist.
  */
-const CANDIDATES = [new URL('./console.html', import.meta.url), new URL('../../dist/app/console.html', import.meta.url)].map((url) => fileURLToPath(url));
+const CANDIDATES = [new URL('./console.html', import.meta.url), new URL('../../../dist/mcp/app/console.html', import.meta.url)].map((url) => fileURLToPath(url));
 
 export function consoleHtmlPath(): string {
   return CANDIDATES.find((file) => existsSync(file)) ?? CANDIDATES[0];

@@ -5,9 +5,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { CallCore } from '../core/call-core.js';
-import { CallError, type CallFailure } from '../core/errors.js';
-import type { OperationContext } from '../core/parts.js';
+import type { CallCore } from '../../core/call-core.js';
+import { CallError, type CallFailure } from '../../core/errors.js';
+import type { OperationContext } from '../../core/parts.js';
 import { addMessageTool } from './add-message.js';
 import { listedInput, nearestName, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';

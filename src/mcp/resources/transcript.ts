@@ -6,11 +6,11 @@
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallCore } from '../core/call-core.js';
-import { CallError } from '../core/errors.js';
-import { TRANSCRIPT_TEXT_MAX_CHARS } from '../core/operations/transcript-text.js';
-import { TRANSCRIPT_URI_TEMPLATE, transcriptUri } from '../core/parts.js';
-import { isCallId } from '../vapi/schemas.js';
+import type { CallCore } from '../../core/call-core.js';
+import { CallError } from '../../core/errors.js';
+import { TRANSCRIPT_TEXT_MAX_CHARS } from '../../core/operations/transcript-text.js';
+import { TRANSCRIPT_URI_TEMPLATE, transcriptUri } from '../../core/parts.js';
+import { isCallId } from '../../vapi/schemas.js';
 import { throttlePerKey } from './throttle.js';
 
 /** The spec has no constant for "resource not found"; -32002 is what clients expect. */

@@ -1,0 +1,39 @@
+/** What one bench run found: every section's results and the targets checked against them. */
+import type { MachineInfo } from './machine.js';
+import type { Pinning } from './proc.js';
+import type { BaselineResult } from '../sections/baseline.js';
+import type { CapacityResult } from '../sections/capacity.js';
+import type { DurationResult } from '../sections/duration.js';
+import type { HttpResult } from '../sections/http.js';
+import type { OverheadResult } from '../sections/overhead.js';
+import type { StartupResult } from '../sections/startup.js';
+import type { BenchSettings } from '../settings.js';
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** null: not measured by this run; 'partly': see `measured`. */
+  met: boolean | 'partly' | null;
+}
+
+export interface BenchResults {
+  mode: BenchSettings['mode'];
+  startedAt: string;
+  wallSeconds: number;
+  machine: MachineInfo;
+  /** 1/5/15-minute load averages when the run started: other work on the machine skews every figure. */
+  loadAverage: number[];
+  pinning: Pinning | null;
+  serverEntry: string | null;
+  settings: BenchSettings;
+  capacity?: CapacityResult;
+  /** The same ramp with the audio analysis off, when settings.capacity.compareAnalysisOff. */
+  capacityNoAnalysis?: CapacityResult;
+  duration?: DurationResult;
+  baseline?: BaselineResult;
+  startup?: StartupResult;
+  overhead?: OverheadResult;
+  /** Calls watched by several Streamable HTTP sessions. */
+  http?: HttpResult;
+  targets: TargetCheck[];
+}
