@@ -226,6 +226,18 @@ describe('the door', () => {
     expect(other.status).toBe(403);
   });
 
+  it('believes X-Forwarded-Host only when told to trust the proxy', async () => {
+    h = await startHttpHarness({ env: { VAPI_MCP_TRUST_PROXY: '1', VAPI_MCP_ALLOWED_HOSTS: 'mcp.example.com' } });
+    const forged = await raw(h.url, { method: 'POST', headers: { ...MCP_HEADERS, 'x-forwarded-host': 'evil.example' }, body: initializeBody() });
+    expect(forged.status).toBe(403);
+    const proxied = await raw(h.url, { method: 'POST', headers: { ...MCP_HEADERS, 'x-forwarded-host': 'mcp.example.com' }, body: initializeBody() });
+    expect(proxied.status).toBe(200);
+    await h.close();
+    h = await startHttpHarness();
+    const ignored = await raw(h.url, { method: 'POST', headers: { ...MCP_HEADERS, 'x-forwarded-host': 'evil.example' }, body: initializeBody() });
+    expect(ignored.status).toBe(200);
+  });
+
   it('requires the bearer token when one is set: 401 with WWW-Authenticate, never logged', async () => {
     h = await startHttpHarness({ env: { VAPI_MCP_TOKEN: TOKEN } });
     const missing = await raw(h.url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
