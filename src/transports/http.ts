@@ -64,14 +64,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       return refuse(res, { status: 503, message: `Too many sessions (${settings.maxSessions}); close one or try again later.`, headers: { 'retry-after': '30' } });
     }
     const server = newServer();
-    const session: Session = {
-      id: '',
-      transport: undefined as unknown as StreamableHTTPServerTransport,
-      server,
-      limit: new ToolCallLimit(settings.toolCallsPerMinute),
-      openRequests: 0,
-      lastActive: Date.now(),
-    };
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: new BoundedEventStore(settings.resumableEvents),
@@ -82,7 +74,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         logger.info('HTTP session opened', { session: shortSession(id), client: clientAddress(req, settings.trustProxy), sessions: sessions.size });
       },
     });
-    session.transport = transport;
+    const session: Session = { id: '', transport, server, limit: new ToolCallLimit(settings.toolCallsPerMinute), openRequests: 0, lastActive: Date.now() };
     transport.onclose = () => {
       if (session.id && sessions.get(session.id) === session) {
         sessions.delete(session.id);
