@@ -11,6 +11,7 @@ import { choosePinning, pinSelf } from './lib/proc.js';
 import { runBaseline } from './sections/baseline.js';
 import { runCapacity } from './sections/capacity.js';
 import { runDuration } from './sections/duration.js';
+import { runHttp } from './sections/http.js';
 import { runOverhead } from './sections/overhead.js';
 import { runStartup } from './sections/startup.js';
 import type { BenchSettings } from './settings.js';
@@ -69,6 +70,9 @@ export async function runBench(settings: BenchSettings, options: RunOptions = {}
         break;
       case 'overhead':
         results.overhead = await runOverhead(settings.overhead, context);
+        break;
+      case 'http':
+        results.http = await runHttp(settings.http, context);
         break;
     }
     log(`  (${((wallNow() - sectionStarted) / 1000).toFixed(1)} s)`);

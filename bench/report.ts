@@ -126,6 +126,20 @@ export function renderMarkdown(r: BenchResults): string {
       out.push(`| ${tool} | ${t.mcp.p50} / ${t.mcp.p99} ms | ${t.direct.p50} / ${t.direct.p99} ms | ${t.added.p50} / ${t.added.p99} ms |`);
     }
   }
+  if (r.http) {
+    const h = r.http;
+    const stdio = r.capacity?.steps.find((step): step is CapacityStep => step.calls === h.calls && !('aborted' in step));
+    out.push(
+      '',
+      `**Shared watching over Streamable HTTP** (${h.calls} real-time calls, ${h.sessions} HTTP sessions each subscribed to every call; ${h.windowSeconds} s measured; latency over every (session, call) pair):`,
+      '',
+      '| transport | sessions | server CPU | RSS | update latency p50 / p99 / max (unthrottled) | throttled | notifications in window | listen sockets per call |',
+      '|---|---:|---:|---:|---|---|---:|---:|',
+      `| HTTP | ${h.sessions} | ${h.serverCpuPercent}% | ${h.rssMb} MB | ${triple(h.latency.unthrottled)} ms (n=${h.latency.unthrottled.n}) | ${h.latency.throttled.n} | ${h.notificationsInWindow} | ${h.listenSocketsPerCall ?? '–'} |`,
+    );
+    if (stdio) out.push(`| stdio (capacity step) | 1 | ${stdio.server.cpuPercent}% | ${stdio.server.rssMb} MB | ${triple(stdio.latency.unthrottled)} ms (n=${stdio.latency.unthrottled.n}) | ${stdio.latency.throttled.n} | ${stdio.notificationsInWindow} | 1 |`);
+    out.push('', `Events never followed by an update: ${h.latency.unnotified}. Simulator kept up: ${h.simulatorKeptUp ? 'yes' : 'no'}.`);
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -1,7 +1,7 @@
 /** What one run measures, and how hard: the full run (about 6-8 minutes on 2 cores) and the quick one (CI). */
 
-export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhead';
-export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead'];
+export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhead' | 'http';
+export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead', 'http'];
 
 export interface CapacitySettings {
   /** Concurrent calls per step, ascending; the ramp stops at the first step not held in real time. */
@@ -20,6 +20,16 @@ export interface CapacitySettings {
   maxCpuPercent: number;
   /** Run the ramp a second time with the audio analysis off (VAPI_AUDIO_ANALYSIS=0) to compare. */
   compareAnalysisOff: boolean;
+}
+
+export interface HttpSettings {
+  /** Real-time calls, placed through the first session. */
+  calls: number;
+  /** Streamable HTTP sessions, each subscribed to every call's transcript. */
+  sessions: number;
+  staggerMs: number;
+  warmupMs: number;
+  windowMs: number;
 }
 
 export interface BenchSettings {
@@ -47,6 +57,8 @@ export interface BenchSettings {
   };
   startup: { runs: number };
   overhead: { warmup: number; iterations: number };
+  /** Calls watched by several Streamable HTTP sessions, each subscribed to every call. */
+  http: HttpSettings;
 }
 
 export const FULL: BenchSettings = {
@@ -69,6 +81,7 @@ export const FULL: BenchSettings = {
   baseline: { minutes: [1, 10, 30], naiveCapMs: 30_000, replaySpeed: 200 },
   startup: { runs: 9 },
   overhead: { warmup: 30, iterations: 300 },
+  http: { calls: 100, sessions: 10, staggerMs: 3_000, warmupMs: 3_000, windowMs: 12_000 },
 };
 
 export const QUICK: BenchSettings = {
@@ -81,4 +94,5 @@ export const QUICK: BenchSettings = {
   baseline: { minutes: [0.25], naiveCapMs: 5_000, replaySpeed: 200 },
   startup: { runs: 2 },
   overhead: { warmup: 5, iterations: 20 },
+  http: { calls: 5, sessions: 2, staggerMs: 300, warmupMs: 1_000, windowMs: 1_500 },
 };

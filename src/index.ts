@@ -17,6 +17,8 @@ const HELP = `vapi-call-mcp ${VERSION}: an MCP server to place, listen to and st
 
 Usage:
   vapi-call-mcp [--simulate] [--read-only]   serve MCP over stdio
+  vapi-call-mcp --http [--host 127.0.0.1] [--port 8788] [--simulate] [--read-only]
+                                             serve MCP over Streamable HTTP at /mcp (many sessions)
   vapi-call-mcp simulator [--port N] [--api-key KEY] [--speed N] [--seed N]
                                              run the Vapi simulator alone
   vapi-call-mcp demo                         walk a whole simulated call through the MCP server
@@ -33,12 +35,15 @@ Options:
   --simulate         use the built-in Vapi simulator: no Vapi account, no real calls
   --sim-speed N      with --simulate: run simulated calls N times faster than real time (default 1)
   --read-only        expose only tools that cannot change a call (also VAPI_READ_ONLY=1)
+  --http             serve Streamable HTTP instead of stdio; --host/--port (VAPI_MCP_HOST, VAPI_MCP_PORT) pick
+                     the address; any address but loopback needs VAPI_MCP_TOKEN (see the README)
   -h, --help         show this help
   -v, --version      print the version
 
 Environment: VAPI_API_KEY (or VAPI_TOKEN), VAPI_BASE_URL, VAPI_PUBLIC_KEY, VAPI_ASSISTANT_ID,
 VAPI_PHONE_NUMBER_ID, VAPI_RECORDINGS_DIR, VAPI_ALLOWED_NUMBERS, VAPI_ALLOWED_COUNTRIES,
-VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_CONFIRM_CALLS, VAPI_READ_ONLY, VAPI_LOG_LEVEL.
+VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_CONFIRM_CALLS, VAPI_READ_ONLY, VAPI_LOG_LEVEL;
+with --http also VAPI_MCP_TOKEN, VAPI_MCP_ALLOWED_HOSTS, VAPI_MCP_ALLOWED_ORIGINS, VAPI_MCP_TRUST_PROXY and more.
 See the README for each.
 `;
 
@@ -77,6 +82,9 @@ async function main(argv: string[]): Promise<void> {
         simulate: { type: 'boolean' },
         'sim-speed': { type: 'string' },
         'read-only': { type: 'boolean' },
+        http: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -98,9 +106,18 @@ async function main(argv: string[]): Promise<void> {
     fail('--sim-speed only applies with --simulate (it sets how fast simulated calls run). Add --simulate or drop --sim-speed.');
   }
 
+  if ((flags.host !== undefined || flags.port !== undefined) && !flags.http) {
+    fail('--host and --port only apply with --http (they set where the HTTP server listens). Add --http or drop them.');
+  }
+
   let config: Config;
+  let httpOptions: import('./transports/http-options.js').HttpOptions | undefined;
   try {
     config = loadConfig(process.env, { simulate: flags.simulate, readOnly: flags['read-only'] });
+    if (flags.http) {
+      const { loadHttpOptions } = await import('./transports/http-options.js');
+      httpOptions = loadHttpOptions(process.env, { host: flags.host, port: flags.port });
+    }
     prepareRecordingsDir(config.recordingsDir);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
@@ -126,9 +143,14 @@ async function main(argv: string[]): Promise<void> {
   const redactor = new Redactor();
   redactor.add(config.apiKey);
   redactor.add(config.publicKey);
+  redactor.add(httpOptions?.token);
   const logger = new StderrLogger({ level: config.logLevel, redact: redactor.redact });
   for (const repaired of await repairRecordings(config.recordingsDir)) {
     logger.info('repaired the header of a WAV left unfinished by a crash', { file: repaired.path, dataBytes: repaired.dataBytes });
+  }
+  if (httpOptions) {
+    const { serveHttp } = await import('./transports/http-main.js');
+    return serveHttp({ config, http: httpOptions, logger, afterClose: stopSimulator });
   }
   const { serveStdio } = await import('./transports/stdio.js');
   await serveStdio({ config, logger, afterClose: stopSimulator });

@@ -86,6 +86,14 @@ describe('bench --quick', () => {
     }
   });
 
+  it('http: every session subscribed to every call hears of every transcript event', () => {
+    const h = results.http!;
+    expect(h.sessions).toBe(QUICK.http.sessions);
+    expect(h.latency.unthrottled.n + h.latency.throttled.n).toBeGreaterThan(0);
+    expect(h.latency.unnotified).toBe(0);
+    expect(h.serverCpuPercent).toBeGreaterThan(0);
+  });
+
   it('reports every target and renders the Markdown tables', () => {
     expect(results.targets).toHaveLength(8);
     const markdown = renderMarkdown(results);
@@ -93,5 +101,6 @@ describe('bench --quick', () => {
     expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');
+    expect(markdown).toContain('**Shared watching over Streamable HTTP**');
   });
 });

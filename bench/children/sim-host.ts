@@ -9,8 +9,11 @@ import type { Emissions, SimHostSettings, SimReady, SimReply, SimReplyValue, Sim
 const settings = JSON.parse(process.argv[2] ?? '{}') as SimHostSettings;
 
 let emissions: Emissions = { transcripts: {}, counts: {} };
+/** Most listen sockets open at once per call, as seen at each event. */
+const maxListeners = new Map<string, number>();
 function recordEmission(callId: string, event: Readonly<Record<string, unknown>>, listeners: number): void {
   if (listeners === 0) return;
+  if (listeners > (maxListeners.get(callId) ?? 0)) maxListeners.set(callId, listeners);
   const at = wallNow();
   const type = String(event.type);
   const counts = (emissions.counts[callId] ??= {});
@@ -37,6 +40,8 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
       return wallNow();
     case 'bytes':
       return Object.fromEntries(request.callIds.map((id) => [id, sim.audioBytesSent(id)]));
+    case 'listeners':
+      return Math.max(0, ...request.callIds.map((id) => maxListeners.get(id) ?? 0));
     case 'hangup':
       for (const id of request.callIds) sim.hangup(id);
       return null;

@@ -4,6 +4,7 @@ import type { Pinning } from './proc.js';
 import type { BaselineResult } from '../sections/baseline.js';
 import type { CapacityResult } from '../sections/capacity.js';
 import type { DurationResult } from '../sections/duration.js';
+import type { HttpResult } from '../sections/http.js';
 import type { OverheadResult } from '../sections/overhead.js';
 import type { StartupResult } from '../sections/startup.js';
 import type { BenchSettings } from '../settings.js';
@@ -32,5 +33,7 @@ export interface BenchResults {
   baseline?: BaselineResult;
   startup?: StartupResult;
   overhead?: OverheadResult;
+  /** Calls watched by several Streamable HTTP sessions. */
+  http?: HttpResult;
   targets: TargetCheck[];
 }

@@ -64,6 +64,11 @@ export class SimHost {
     return this.ask({ cmd: 'bytes', callIds }) as Promise<Record<string, number>>;
   }
 
+  /** The most listen sockets any of these calls had open at once. */
+  listenSockets(callIds: string[]): Promise<number> {
+    return this.ask({ cmd: 'listeners', callIds }) as Promise<number>;
+  }
+
   async hangup(callIds: string[]): Promise<void> {
     await this.ask({ cmd: 'hangup', callIds });
   }

@@ -14,6 +14,7 @@ export type SimRequest =
   | { cmd: 'now' }
   | { cmd: 'bytes'; callIds: string[] }
   | { cmd: 'hangup'; callIds: string[] }
+  | { cmd: 'listeners'; callIds: string[] }
   | { cmd: 'emissions' }
   | { cmd: 'close' };
 
