@@ -145,7 +145,7 @@ describe('watch', () => {
     expect(statuses.at(-1)).toBe('ended');
     const ended = events.at(-1)!;
     expect(ended).toMatchObject({ type: 'ended', status: 'ended', endedReason: 'customer-ended-call' });
-    expect(readWav(ended.audioPath as string).dataBytes).toBe(ended.audioBytes);
+    expect(readWav(ended.audioPath as string).dataSize).toBe(ended.audioBytes);
     expect(existsSync(ended.transcriptPath as string)).toBe(true);
   }, 60_000);
 
@@ -160,9 +160,9 @@ describe('watch', () => {
     expect(last).toMatchObject({ type: 'stopped', status: 'in-progress' });
     const wav = readWav(last.audioPath);
     expect(wav.dataIsLast).toBe(true);
-    expect(wav.dataBytes).toBe(last.audioBytes);
-    expect(wav.dataBytes).toBeGreaterThan(0);
-    expect(wav.dataBytes).toBeLessThanOrEqual(sim.audioBytesSent(callId));
+    expect(wav.dataSize).toBe(last.audioBytes);
+    expect(wav.dataSize).toBeGreaterThan(0);
+    expect(wav.dataSize).toBeLessThanOrEqual(sim.audioBytesSent(callId));
     expect(existsSync(last.transcriptPath)).toBe(true);
     expect(sim.getCall(callId)?.status).toBe('in-progress'); // watching stopped; the call went on
     sim.hangup(callId);
@@ -253,6 +253,30 @@ describe('calls, say, end', () => {
     const again = await run(['end', callId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^vapi-call-mcp end: Call [0-9a-f-]+ has ended[^\n]*\n$/);
+  }, 30_000);
+
+  it('end --all ends every live call placed through vapi-call-mcp, asks first, and leaves calls placed otherwise alone', async () => {
+    const ours = [await placeCall(), await placeCall()];
+    const response = await fetch(`${sim.baseUrl}/call`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ assistantId: 'someone-else', phoneNumberId: 'phone-cli', customer: { number: NUMBER } }),
+    });
+    const foreign = ((await response.json()) as { id: string }).id;
+
+    const refused = await run(['end', '--all']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('vapi-call-mcp end: --all needs a terminal to ask, or --yes; nothing ended.\n');
+    expect(sim.controlLog.filter((c) => (c.body as { type?: string }).type === 'end-call')).toEqual([]);
+
+    const swept = await run(['end', '--all', '--yes', '--reason', 'operator stop']);
+    expect(swept.stderr).not.toMatch(/vapi-call-mcp end:/); // the core's warning that it ends every call may be there
+    expect(swept.code).toBe(0);
+    for (const id of ours) expect(swept.stdout).toContain(`${id}  ended`);
+    expect(swept.stdout).not.toContain(foreign);
+    for (const id of ours) await until(() => (sim.getCall(id)?.status === 'ended' ? true : undefined));
+    expect(sim.controlLog.filter((c) => (c.body as { type?: string }).type === 'end-call').map((c) => c.callId).sort()).toEqual([...ours].sort());
+    expect(sim.getCall(foreign)?.status).not.toBe('ended');
   }, 30_000);
 
   it('--help goes to stdout for every command; a wrong command line gives one line and exit 2', async () => {

@@ -46,7 +46,7 @@ describe('vapi-call-mcp --http', () => {
     const wavPath = join(server.dir, 'recordings', `${callId}.wav`);
     await until(() => {
       try {
-        return readWav(wavPath).fileBytes > 44 + 6400;
+        return readWav(wavPath).fileSize > 44 + 6400;
       } catch {
         return false;
       }
@@ -56,7 +56,7 @@ describe('vapi-call-mcp --http', () => {
     expect(await server.exited).toBe(0);
     const wav = readWav(wavPath);
     expect(wav.dataIsLast).toBe(true);
-    expect(wav.fileBytes).toBe(44 + wav.dataBytes);
+    expect(wav.fileSize).toBe(44 + wav.dataSize);
     expect(server.stderr()).toMatch(/shutting down \(SIGTERM\)/);
     expect(server.stdout()).toBe('');
     await client.close().catch(() => {});

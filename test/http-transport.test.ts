@@ -152,7 +152,7 @@ describe('HTTP sessions sharing calls', () => {
     await until(() => h!.sim.getCall(callId)?.status === 'ended' || undefined, 20_000, 'the call to end');
     await until(() => {
       const sent = h!.sim.audioBytesSent(callId);
-      return sent > 0 && readWav(wavPath).dataBytes === sent;
+      return sent > 0 && readWav(wavPath).dataSize === sent;
     }, 10_000, 'every audio byte on disk');
     expect(readWav(wavPath).dataIsLast).toBe(true);
   });
@@ -162,7 +162,7 @@ describe('HTTP sessions sharing calls', () => {
     const client = await h.connect();
     const ids = [await place(client), await place(client)];
     const paths = ids.map((id) => join(h!.recordingsDir, `${id}.wav`));
-    await until(() => paths.every((p) => (readWavSafe(p)?.fileBytes ?? 0) > 44 + 3200), 10_000, 'audio on disk');
+    await until(() => paths.every((p) => (readWavSafe(p)?.fileSize ?? 0) > 44 + 3200), 10_000, 'audio on disk');
     // What SIGTERM does (src/transports/http-main.ts): stop the HTTP side, then close the core.
     await h.server.close();
     expect(h.server.sessionCount()).toBe(0);
@@ -170,8 +170,8 @@ describe('HTTP sessions sharing calls', () => {
     for (const path of paths) {
       const wav = readWav(path);
       expect(wav.dataIsLast).toBe(true);
-      expect(wav.dataBytes).toBeGreaterThan(3200);
-      expect(wav.fileBytes).toBe(44 + wav.dataBytes);
+      expect(wav.dataSize).toBeGreaterThan(3200);
+      expect(wav.fileSize).toBe(44 + wav.dataSize);
     }
     await expect(raw(h.url.replace('/mcp', '/healthz'))).rejects.toThrow();
   });

@@ -4,7 +4,7 @@
  * FORCE_COLOR and TERM=dumb are honoured by Node's hasColors); no escape codes at all when not a TTY.
  */
 import { styleText } from 'node:util';
-import { inertLine } from '../call-text.js';
+import { inertLine } from '../core/call-text.js';
 
 type Format = Parameters<typeof styleText>[0];
 type Style = Exclude<Format, readonly unknown[]>;

@@ -1,14 +1,20 @@
 /**
  * endAllCalls, the kill switch: ends every live call this server placed or listens to, in parallel, with one
- * outcome per call. The reason, when given, goes into each listened call's JSONL before the end is sent.
+ * outcome per call. The reason, when given, goes into each listened call's JSONL before the end is sent. A face
+ * running in its own process (the terminal) knows no calls of its own, so it can widen the sweep to the live calls
+ * on the account that any vapi-call-mcp placed (they carry its idempotency key in assistantOverrides.metadata).
  */
 import { CallError } from '../errors.js';
 import type { CoreParts, OperationContext } from '../parts.js';
-import { sendControl } from './vapi-calls.js';
+import { idempotencyKeyOf } from '../../vapi/idempotency.js';
+import { TERMINAL_STATUSES } from '../../vapi/schemas.js';
+import { askVapi, sendControl } from './vapi-calls.js';
 
 export interface EndAllCallsRequest {
   /** Why (recorded in each call's JSONL). */
   reason?: string;
+  /** Also the live calls among the account's latest 100 that a vapi-call-mcp placed (default false). */
+  includePlacedElsewhere?: boolean;
 }
 
 export interface EndCallOutcome {
@@ -31,7 +37,8 @@ const ALREADY_OVER_CODES = new Set(['call-ended']);
 
 export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest, context: OperationContext): Promise<EndAllCallsResult> {
   const listened = parts.listeners.list().filter((listener) => !listener.state().ended);
-  const ids = [...new Set([...listened.map((listener) => listener.callId), ...parts.limits.liveCallIds()])];
+  const placedElsewhere = request.includePlacedElsewhere ? await livePlacedByThisTool(parts, context) : [];
+  const ids = [...new Set([...listened.map((listener) => listener.callId), ...parts.limits.liveCallIds(), ...placedElsewhere])];
   parts.logger.warn('ending every live call', { calls: ids.length });
 
   const calls = await Promise.all(
@@ -62,4 +69,9 @@ export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest,
         ? `${result.failed} call(s) could not be ended; see each reason, and end them in the Vapi dashboard if they are still live.`
         : 'Every live call is ending; get_call shows each outcome.';
   return { ...result, note };
+}
+
+async function livePlacedByThisTool(parts: CoreParts, context: OperationContext): Promise<string[]> {
+  const calls = await askVapi({ what: 'Listing the live calls to end' }, () => parts.rest.listCalls({ limit: 100 }, { signal: context.signal }));
+  return calls.filter((call) => !TERMINAL_STATUSES.has(call.status ?? '') && idempotencyKeyOf(call) !== undefined).map((call) => call.id);
 }
