@@ -19,7 +19,7 @@ afterAll(async () => {
 describe('npm pack', () => {
   it('builds and packs the server, its README and example config, and nothing from tests or benchmarks', async () => {
     copy = await mkdtemp(join(tmpdir(), 'vapi-call-mcp-pack-'));
-    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'README.md', 'mcp.json.example', 'test', 'bench']) {
+    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'scripts', 'README.md', 'mcp.json.example', 'test', 'bench']) {
       await cp(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
     await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');

@@ -291,7 +291,7 @@ function renderPartials(partials: Update['partials']): void {
 function renderMeters(update: Update): void {
   $('meter-note').textContent = update.levels
     ? ''
-    : 'Audio levels are not measured by this server yet: the meters show who is talking from Vapi\'s speech and transcript events.';
+    : 'No audio levels for this call (a mono stream, or the analysis is off): the meters show who is talking from Vapi\'s speech and transcript events.';
   for (const role of ROLES) {
     const meter = $(`meter-${role}`);
     const level = update.levels?.[role];
