@@ -11,7 +11,7 @@ import { CallError } from '../errors.js';
 import { transcriptUri, type CoreParts, type OperationContext } from '../parts.js';
 import { compactMessages } from '../views/call.js';
 import { listeningView, type ListeningView } from '../views/listening.js';
-import { fetchCall } from './vapi-calls.js';
+import { fetchCall, knownCall } from './vapi-calls.js';
 
 export type ListenTarget = { kind: 'live'; listener: CallListener } | { kind: 'over'; call: Call };
 
@@ -36,12 +36,9 @@ export async function listenerFor(
     return call.status && TERMINAL_STATUSES.has(call.status) ? { kind: 'over', call } : { kind: 'live', listener: existing };
   }
 
-  let known = parts.directory.get(callId);
-  let call: Call | undefined;
-  if (!known?.listenUrl || !known.status || TERMINAL_STATUSES.has(known.status)) {
-    call = await fetchCall(parts, callId, options.signal);
-    known = parts.directory.remember(call);
-  }
+  const { known, fetched: call } = await knownCall(parts, callId, options.signal, (k) =>
+    Boolean(k.listenUrl && k.status && !TERMINAL_STATUSES.has(k.status)),
+  );
   if (known.status && TERMINAL_STATUSES.has(known.status)) {
     return { kind: 'over', call: call ?? (await fetchCall(parts, callId, options.signal)) };
   }

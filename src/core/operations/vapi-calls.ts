@@ -3,6 +3,7 @@
  * control message, each turning Vapi failures into failures the caller can act on.
  */
 import { VapiError } from '../../vapi/errors.js';
+import type { KnownCall } from '../../vapi/call-directory.js';
 import { TERMINAL_STATUSES, type Call } from '../../vapi/schemas.js';
 import { CallError, failureFromVapiError, type FailureContext } from '../errors.js';
 import type { CoreParts } from '../parts.js';
@@ -23,6 +24,19 @@ export async function fetchCall(parts: CoreParts, callId: string, signal: AbortS
   return call;
 }
 
+/** What this process knows of a call, asked of Vapi first (and returned as `fetched`) when that is not `enough`. */
+export async function knownCall(
+  parts: CoreParts,
+  callId: string,
+  signal: AbortSignal,
+  enough: (known: KnownCall) => boolean,
+): Promise<{ known: KnownCall; fetched?: Call }> {
+  const known = parts.directory.get(callId);
+  if (known && enough(known)) return { known };
+  const fetched = await fetchCall(parts, callId, signal);
+  return { known: parts.directory.remember(fetched), fetched };
+}
+
 export function endedCallError(callId: string, endedReason: string | undefined): CallError {
   return new CallError({
     code: 'call-ended',
@@ -34,8 +48,7 @@ export function endedCallError(callId: string, endedReason: string | undefined):
 
 /** The control URL of a call that is not over, from what this server knows or from GET /call/{id}. */
 async function liveControlUrl(parts: CoreParts, callId: string, signal: AbortSignal): Promise<string> {
-  let known = parts.directory.get(callId);
-  if (!known?.controlUrl || !known.status) known = parts.directory.remember(await fetchCall(parts, callId, signal));
+  const { known } = await knownCall(parts, callId, signal, (k) => Boolean(k.controlUrl && k.status));
   if (known.status && TERMINAL_STATUSES.has(known.status)) throw endedCallError(callId, known.endedReason);
   if (!known.controlUrl) {
     throw new CallError({
