@@ -124,7 +124,9 @@ describe('listen_call resource', () => {
 
     expect(updates.length).toBeGreaterThan(2);
     const gaps = updates.slice(1).map((t, i) => t - updates[i]);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(80); // about 10 a second at most
+    // Sent at least 100 ms apart; received with delivery jitter on a busy machine, so only half that is asserted
+    // (unthrottled, updates would arrive in bursts a few milliseconds apart).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50);
     expect(listChanged).toBeGreaterThan(0);
   });
 
