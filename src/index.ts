@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from './co
 import { repairRecordings } from './live/recovery.js';
 import { StderrLogger } from './log.js';
 import { Redactor } from './redact.js';
+import { parseSimSpeed, startSimulatedVapi } from './simulated.js';
 import { VERSION } from './version.js';
 
 const HELP = `vapi-call-mcp ${VERSION}: an MCP server to place, listen to and steer live Vapi phone calls.
@@ -47,9 +48,6 @@ with --http also VAPI_MCP_TOKEN, VAPI_MCP_ALLOWED_HOSTS, VAPI_MCP_ALLOWED_ORIGIN
 See the README for each.
 `;
 
-/** Ids the simulator accepts for the default assistant and caller number in --simulate mode. */
-const SIMULATED_ASSISTANT_ID = 'sim-assistant';
-const SIMULATED_PHONE_NUMBER_ID = 'sim-phone-number';
 
 function fail(message: string): never {
   process.stderr.write(`vapi-call-mcp: ${message}\n`);
@@ -126,18 +124,11 @@ async function main(argv: string[]): Promise<void> {
 
   let stopSimulator: (() => Promise<void>) | undefined;
   if (config.simulated) {
-    const speed = Number(flags['sim-speed'] ?? 1);
-    if (!(speed > 0 && speed <= 1000)) fail(`--sim-speed must be a number from 0 (exclusive) to 1000, not "${flags['sim-speed']}".`);
-    const { startSimulator } = await import('./sim/index.js');
-    const sim = await startSimulator({ speed });
-    stopSimulator = () => sim.close();
-    config = {
-      ...config,
-      apiKey: sim.apiKey,
-      baseUrl: sim.baseUrl,
-      assistantId: config.assistantId ?? SIMULATED_ASSISTANT_ID,
-      phoneNumberId: config.phoneNumberId ?? SIMULATED_PHONE_NUMBER_ID,
-    };
+    const parsed = parseSimSpeed(flags['sim-speed']);
+    if ('problem' in parsed) fail(parsed.problem);
+    const simulated = await startSimulatedVapi(config, parsed.speed);
+    stopSimulator = simulated.stop;
+    config = simulated.config;
   }
 
   const redactor = new Redactor();

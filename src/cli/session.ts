@@ -5,12 +5,9 @@
 import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from '../config.js';
 import { StderrLogger, type LogLevel } from '../log.js';
 import { Redactor } from '../redact.js';
+import { parseSimSpeed, startSimulatedVapi } from '../simulated.js';
 import { createCallCore, type CallCore } from '../core/call-core.js';
 import { CliError } from './failure.js';
-
-/** Ids the simulator accepts for the default assistant and caller number (as the server's --simulate uses). */
-const SIMULATED_ASSISTANT_ID = 'sim-assistant';
-const SIMULATED_PHONE_NUMBER_ID = 'sim-phone-number';
 
 export interface SessionOptions {
   simulate?: boolean;
@@ -44,18 +41,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
 
   let stopSimulator: (() => Promise<void>) | undefined;
   if (config.simulated) {
-    const speed = Number(options.simSpeed ?? 1);
-    if (!(speed > 0 && speed <= 1000)) throw new CliError(`--sim-speed must be a number from 0 (exclusive) to 1000, not "${options.simSpeed}".`, 2);
-    const { startSimulator } = await import('../sim/index.js');
-    const sim = await startSimulator({ speed });
-    stopSimulator = () => sim.close();
-    config = {
-      ...config,
-      apiKey: sim.apiKey,
-      baseUrl: sim.baseUrl,
-      assistantId: config.assistantId ?? SIMULATED_ASSISTANT_ID,
-      phoneNumberId: config.phoneNumberId ?? SIMULATED_PHONE_NUMBER_ID,
-    };
+    const parsed = parseSimSpeed(options.simSpeed);
+    if ('problem' in parsed) throw new CliError(parsed.problem, 2);
+    const simulated = await startSimulatedVapi(config, parsed.speed);
+    stopSimulator = simulated.stop;
+    config = simulated.config;
   }
 
   const redactor = new Redactor();

@@ -8,6 +8,7 @@ import { createCallCore } from '../core/call-core.js';
 import type { Logger } from '../log.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
+import { exitOnShutdown, servingNotes } from './shutdown.js';
 
 export interface StdioOptions {
   config: Config;
@@ -20,27 +21,7 @@ export async function serveStdio({ config, logger, afterClose }: StdioOptions): 
   const core = createCallCore({ config, logger });
   const server = createServer({ core });
 
-  let shuttingDown = false;
-  const shutdown = async (why: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info(`shutting down (${why}): finalising recordings`);
-    const forceExit = setTimeout(() => {
-      logger.error('shutdown took longer than 10 s; exiting anyway');
-      process.exit(1);
-    }, 10_000);
-    forceExit.unref();
-    try {
-      await server.close();
-      await core.close();
-      await afterClose?.();
-    } catch (err) {
-      logger.error('error during shutdown', { error: (err as Error).message });
-    }
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const shutdown = exitOnShutdown(logger, 'finalising recordings', [() => server.close(), () => core.close(), async () => afterClose?.()]);
   process.stdin.on('end', () => void shutdown('stdin closed'));
   process.stdin.on('close', () => void shutdown('stdin closed'));
 
@@ -53,6 +34,6 @@ export async function serveStdio({ config, logger, afterClose }: StdioOptions): 
     void shutdown('the client connection closed');
   };
   logger.info(
-    `vapi-call-mcp ${VERSION} ready on stdio${config.simulated ? ' (SIMULATED: built-in Vapi simulator, no real calls)' : ''}${config.readOnly ? ' (read-only)' : ''}; recordings in ${config.recordingsDir}`,
+    `vapi-call-mcp ${VERSION} ready on stdio${servingNotes(config)}`,
   );
 }
