@@ -11,6 +11,7 @@ import { requireCallId } from '../call-id.js';
 import type { MuteLedger, MuteState } from '../mute-ledger.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 import { artifactLines, listenerFor } from './listen.js';
+import { waitUntil } from './wait.js';
 
 export const MAX_LIVE_UPDATE_WAIT_SECONDS = 20;
 /** While audio levels are available, updates come at least this often so the meters move. */
@@ -83,7 +84,7 @@ export async function liveUpdate(parts: CoreParts, rawCallId: string, request: L
   const waitSeconds = Math.min(request.waitSeconds ?? 0, MAX_LIVE_UPDATE_WAIT_SECONDS);
   if (!hasNews(update) && waitSeconds > 0) {
     const waitMs = update.levels ? Math.min(LEVELS_INTERVAL_MS, waitSeconds * 1000) : waitSeconds * 1000;
-    await waitFor(
+    await waitUntil(
       () => hasNews(read()),
       [listener.onChange.bind(listener), (fn) => parts.mutes.onChange((id) => id === callId && fn())],
       waitMs,
@@ -137,23 +138,4 @@ function levelsOf(listener: CallListener): Levels | undefined {
 
 function etagOf(snapshot: object): string {
   return createHash('sha256').update(JSON.stringify(snapshot)).digest('base64url').slice(0, 16);
-}
-
-type Subscribe = (fn: () => void) => () => void;
-
-/** Resolves when `ready()` holds after a change, at the deadline, or when the request is cancelled. */
-function waitFor(ready: () => boolean, sources: Subscribe[], ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const unsubscribes: (() => void)[] = [];
-    const finish = () => {
-      clearTimeout(timer);
-      for (const off of unsubscribes) off();
-      signal.removeEventListener('abort', finish);
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    for (const subscribe of sources) unsubscribes.push(subscribe(() => ready() && finish()));
-    signal.addEventListener('abort', finish, { once: true });
-  });
 }

@@ -9,6 +9,7 @@ import { cutText, fitLines, type PartialUtterance, type TranscriptLine } from '.
 import { requireCallId } from '../call-id.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 import { artifactLines, listenerFor } from './listen.js';
+import { waitUntil } from './wait.js';
 
 export const DEFAULT_READ_MAX_CHARS = 20_000;
 /** The longest bounded wait a read may ask for. */
@@ -96,18 +97,5 @@ function waitForNews(listener: CallListener, sinceSeq: number | undefined, ms: n
     const state = listener.state();
     return state.ended || state.status !== startStatus || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
   };
-  return new Promise((resolve) => {
-    if (hasNews() || signal.aborted) return resolve();
-    const finish = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal.removeEventListener('abort', finish);
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    const unsubscribe = listener.onChange(() => {
-      if (hasNews()) finish();
-    });
-    signal.addEventListener('abort', finish, { once: true });
-  });
+  return waitUntil(hasNews, [(fn) => listener.onChange(fn)], ms, signal);
 }

@@ -8,6 +8,7 @@ import { CallError } from '../errors.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 import { listenerFor } from './listen.js';
 import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS, readTranscript, type TranscriptRead } from './read-transcript.js';
+import { waitUntil } from './wait.js';
 
 export const MAX_CALLS_PER_READ = 10;
 
@@ -40,7 +41,10 @@ export async function readTranscripts(parts: CoreParts, request: ReadTranscripts
       target.kind === 'live' ? [{ listener: target.listener, sinceSeq: cursors[i].sinceSeq, status: target.listener.state().status }] : [],
     );
     // A call already over (Vapi's record) is news in itself.
-    if (watched.length === targets.length) await waitForAny(watched, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+    if (watched.length === targets.length) {
+      const changes = watched.map((w) => (fn: () => void) => w.listener.onChange(fn));
+      await waitUntil(() => watched.some(hasNews), changes, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+    }
   }
   const maxChars = Math.max(200, Math.floor((request.maxChars ?? DEFAULT_READ_MAX_CHARS) / cursors.length));
   const calls = await Promise.all(cursors.map((c) => readTranscript(parts, c.callId, { ...(c.sinceSeq ? { sinceSeq: c.sinceSeq } : {}), maxChars }, context)));
@@ -56,21 +60,4 @@ interface Watched {
 function hasNews({ listener, sinceSeq, status }: Watched): boolean {
   const state = listener.state();
   return state.ended || state.status !== status || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
-}
-
-/** Resolves when any watched call has news, at the deadline, or when the request is cancelled. */
-function waitForAny(watched: Watched[], ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || watched.some(hasNews)) return resolve();
-    const unsubscribes: (() => void)[] = [];
-    const finish = () => {
-      clearTimeout(timer);
-      for (const off of unsubscribes) off();
-      signal.removeEventListener('abort', finish);
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    for (const w of watched) unsubscribes.push(w.listener.onChange(() => hasNews(w) && finish()));
-    signal.addEventListener('abort', finish, { once: true });
-  });
 }
