@@ -41,6 +41,11 @@ export class StderrLogger implements Logger {
     this.redact = options.redact ?? ((text) => text);
   }
 
+  /** The same lines on stderr, mirrored to no sink: for what only the operator should read (who connected from where). */
+  operatorOnly(): StderrLogger {
+    return new StderrLogger({ level: this.threshold, write: this.write, redact: this.redact });
+  }
+
   /** Mirror every record (already redacted) to another destination; returns a function that removes it. */
   addSink(sink: (record: LogRecord) => void): () => void {
     this.sinks.add(sink);
@@ -86,3 +91,8 @@ function safeJson(value: unknown): string {
 
 /** A logger that drops everything: for tests and in-process embedding that wants silence. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** `logger` without its MCP mirrors, when it has any. */
+export function operatorOnly(logger: Logger): Logger {
+  return logger instanceof StderrLogger ? logger.operatorOnly() : logger;
+}

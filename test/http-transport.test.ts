@@ -4,7 +4,7 @@
  * idle expiry, dropped connections and shutdown.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config.js';
@@ -100,6 +100,22 @@ describe('HTTP sessions sharing calls', () => {
     await followToEnd(bystander, callId);
     await until(() => counts.get(subscriber)! > 2, 10_000, 'updates for the subscriber');
     expect(counts.get(bystander)).toBe(0);
+  });
+
+  it('mirrors the server log to each session, but never the sessions\' own comings and goings', async () => {
+    h = await startHttpHarness({ sim: { speed: 40 } });
+    const watcher = await h.connect();
+    const messages: string[] = [];
+    watcher.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      const data = n.params.data as { message?: string } | string;
+      messages.push(typeof data === 'string' ? data : (data.message ?? ''));
+    });
+    await watcher.setLoggingLevel('debug');
+    const other = await h.connect(); // its "session opened" line, with its address, is for the operator only
+    await place(other);
+    await until(() => messages.includes('call placed'), 10_000, 'the call-placed log line at the watching session');
+    expect(h.logLines.some((line) => line.includes('HTTP session opened'))).toBe(true);
+    expect(messages.filter((m) => m.startsWith('HTTP session'))).toEqual([]);
   });
 
   it('a dropped notification stream resumed with Last-Event-ID misses nothing', async () => {

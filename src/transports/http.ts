@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CallCore } from '../core/call-core.js';
-import type { Logger } from '../log.js';
+import { operatorOnly, type Logger } from '../log.js';
 import { createServer, type VapiCallServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
 import { BoundedEventStore } from './event-store.js';
@@ -25,7 +25,8 @@ export interface HttpServerOptions {
   /** The process's call core, shared by every session; never closed here. */
   core: CallCore;
   http: HttpOptions;
-  /** Defaults to the core's logger. */
+  /** Defaults to the core's logger. Session lines (who connected from where) stay on stderr, never mirrored to the
+   * MCP sessions, so one session never learns of another. */
   logger?: Logger;
 }
 
@@ -53,7 +54,7 @@ const HEALTH_PATH = '/healthz';
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { core, http: settings } = options;
-  const logger = options.logger ?? core.logger;
+  const logger = operatorOnly(options.logger ?? core.logger);
   const sessions = new Map<string, Session>();
   let closing: Promise<void> | undefined;
 
