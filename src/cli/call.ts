@@ -6,11 +6,11 @@
 import { COMMON_HELP, parseCommand, textArgument } from './args.js';
 import type { PlaceCallRequest, PlaceCallResult } from '../core/operations/place-call.js';
 import { eventLine } from './events.js';
-import { CliError, EXIT_INTERRUPTED } from './failure.js';
-import { followCall } from './follow.js';
+import { CliError } from './failure.js';
+import { watchOnStdout } from './follow.js';
 import { interruptSignal } from './interrupt.js';
 import { askYesNo, canAsk } from './prompt.js';
-import { safe, terminalFor } from './render.js';
+import { safe } from './render.js';
 import { openSession } from './session.js';
 
 export const HELP = `Usage: vapi-call-mcp call <number> [--assistant ID] [--phone-number ID] [--first-message TEXT]
@@ -96,13 +96,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!session.config.simulated) human.write(`Follow it with: vapi-call-mcp watch ${callId}\n`);
       return 0;
     }
-    const outcome = await followCall(session.core, callId, {
-      out: terminalFor(process.stdout),
-      json,
-      partials: values.partials === true,
-      signal: interrupt.signal,
-    });
-    return outcome === 'ended' ? 0 : EXIT_INTERRUPTED;
+    return await watchOnStdout(session.core, callId, { json: json, partials: values.partials === true, signal: interrupt.signal });
   } finally {
     await session.close();
     interrupt.dispose();

@@ -8,8 +8,8 @@ import { eventLine, type Files, type WatchEvent } from './events.js';
 import type { CallCore } from '../core/call-core.js';
 import type { TranscriptRead } from '../core/operations/read-transcript.js';
 import type { ListeningView } from '../core/views/listening.js';
-import { failureOf } from './failure.js';
-import { clock, finalLine, LiveRegion, partialLine, safe, statusLine, talkingLabel, type Role, type Terminal } from './render.js';
+import { EXIT_INTERRUPTED, failureOf } from './failure.js';
+import { clock, finalLine, LiveRegion, partialLine, safe, statusLine, talkingLabel, terminalFor, type Role, type Terminal } from './render.js';
 
 export interface FollowOptions {
   out: Terminal;
@@ -222,4 +222,10 @@ function summary(outcome: FollowOutcome, last: TranscriptRead, files: Files | un
   if (files?.transcriptPath) lines.push(`Events: ${files.transcriptPath}`);
   if (!files && last.source === 'vapi') lines.push('The call was over before watching began: these are the lines from Vapi\'s record.');
   return lines;
+}
+
+/** Follows the call on stdout as `watch` and `call --watch` do; the exit code: 0 at the call's end, 130 on Ctrl-C. */
+export async function watchOnStdout(core: CallCore, callId: string, options: { json: boolean; partials: boolean; signal: AbortSignal }): Promise<number> {
+  const outcome = await followCall(core, callId, { out: terminalFor(process.stdout), ...options });
+  return outcome === 'ended' ? 0 : EXIT_INTERRUPTED;
 }

@@ -1,9 +1,7 @@
 /** `vapi-call-mcp watch <callId>`: follow a live call in the terminal, or as a JSON event stream. */
 import { COMMON_HELP, parseCommand } from './args.js';
-import { EXIT_INTERRUPTED } from './failure.js';
-import { followCall } from './follow.js';
+import { watchOnStdout } from './follow.js';
 import { interruptSignal } from './interrupt.js';
-import { terminalFor } from './render.js';
 import { openSession } from './session.js';
 
 export const HELP = `Usage: vapi-call-mcp watch <callId> [--json [--partials]]
@@ -26,13 +24,7 @@ export async function run(argv: string[]): Promise<number> {
   const session = await openSession({ simulate: values.simulate === true, simSpeed: values['sim-speed'] as string | undefined });
   const interrupt = interruptSignal();
   try {
-    const outcome = await followCall(session.core, positionals[0], {
-      out: terminalFor(process.stdout),
-      json: values.json === true,
-      partials: values.partials === true,
-      signal: interrupt.signal,
-    });
-    return outcome === 'ended' ? 0 : EXIT_INTERRUPTED;
+    return await watchOnStdout(session.core, positionals[0], { json: values.json === true, partials: values.partials === true, signal: interrupt.signal });
   } finally {
     await session.close();
     interrupt.dispose();
