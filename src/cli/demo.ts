@@ -20,7 +20,7 @@ interface Line {
 
 export async function runDemo(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { speed: { type: 'string', default: '4' } } });
-  const entry = fileURLToPath(new URL('./index.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../index.js', import.meta.url)); // the server's entry, dist/index.js
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [entry, '--simulate', '--sim-speed', values.speed],
