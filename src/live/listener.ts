@@ -25,38 +25,31 @@ import {
   ListenConnection,
   type ConnectionGap,
   type ConnectionOwner,
+  type ListenConnectionOptions,
   type ListenProblem,
-  type OpenListenSocket,
-  type ReconnectPolicy,
 } from './listen-connection.js';
 import { CallRecording } from './recording.js';
 import { RollingTranscript } from './transcript.js';
 
 export type { OpenListenSocket, ReconnectPolicy } from './listen-connection.js';
 
-export interface CallListenerOptions {
+/** The connection's settings (public key, timeouts, retries, the socket opener) and the listener's own. */
+export interface CallListenerOptions extends Omit<ListenConnectionOptions, 'callId' | 'url'> {
   callId: string;
   listenUrl: string;
-  publicKey?: string;
   recordingsDir: string;
   saveAudio: boolean;
   transcriptMaxLines?: number;
   /** GET /call/{id}: confirms whether the call ended after an unexpected close. */
   getCall: (id: string) => Promise<Call>;
-  logger: Logger;
-  reconnect?: Partial<ReconnectPolicy>;
-  openSocket?: OpenListenSocket;
   /** Call start (epoch ms) when known, for transcript timings. */
   startedAt?: number;
   /** Status known from the Call object, shown until the first status-update arrives. */
   status?: string;
-  connectTimeoutMs?: number;
   /** After status-update ended, how long to wait for the server to close before closing. Default 2000 ms. */
   endGraceMs?: number;
   /** WAV header patch interval; default 2000 ms. */
   headerPatchIntervalMs?: number;
-  /** How long connection failures are retried without limit while GET /call says the call is not answered yet. Default 10 min. */
-  preAnswerWaitMs?: number;
   /** Masks secrets in every JSONL line. */
   redact?: (text: string) => string;
   /** Retry timing while the disk is full. */
@@ -155,19 +148,7 @@ export class CallListener implements ConnectionOwner {
       maxChars: options.transcriptMaxChars,
       startedAt: options.startedAt,
     });
-    this.connection = new ListenConnection(
-      {
-        callId: this.callId,
-        url: options.listenUrl,
-        publicKey: options.publicKey,
-        connectTimeoutMs: options.connectTimeoutMs,
-        reconnect: options.reconnect,
-        preAnswerWaitMs: options.preAnswerWaitMs,
-        openSocket: options.openSocket,
-        logger: options.logger,
-      },
-      this,
-    );
+    this.connection = new ListenConnection({ ...options, callId: this.callId, url: options.listenUrl }, this);
     const redact = options.redact ?? ((text: string) => text);
     const listenUrl = options.listenUrl;
     this.recording = new CallRecording({
