@@ -184,3 +184,27 @@ describe('a refused listen handshake', () => {
     h.sim.hangup(callId);
   });
 });
+
+describe('listening stopped before the call ended', () => {
+  it('reads the status from Vapi, ends with Vapi\'s record, and listen_call listens again', async () => {
+    h = await startHarness({ sim: { speed: 10, hangupAfterScript: false } });
+    const { callId } = await h.ok<{ callId: string }>('create_call', { customer: { number: VALID_NUMBER } });
+    let read: Read;
+    do read = await h.ok<Read>('read_transcript', { callId, waitSeconds: 10 });
+    while (read.lines.length === 0);
+    await h.ok('stop_listening', { callId });
+
+    const again = await h.ok<{ listening: { listenState: string; active: boolean } }>('listen_call', { callId });
+    expect(again.listening).toMatchObject({ active: true });
+    expect(again.listening.listenState).not.toBe('stopped');
+    await h.ok('stop_listening', { callId });
+
+    h.sim.hangup(callId);
+    await until(() => h!.sim.getCall(callId)?.status === 'ended' || undefined, 10_000, 'the end');
+    const after = await h.ok<Read>('read_transcript', { callId });
+    expect(after).toMatchObject({ status: 'ended', ended: true, source: 'vapi' });
+    expect(after.lines.length).toBeGreaterThan(0);
+    const update = await h.ok<{ ended: boolean; status: string }>('console_updates', { callId });
+    expect(update).toMatchObject({ ended: true, status: 'ended' });
+  });
+});

@@ -13,7 +13,11 @@ import { compactMessages } from '../views/call.js';
 import { listeningView, type ListeningView } from '../views/listening.js';
 import { fetchCall, knownCall } from './vapi-calls.js';
 
-export type ListenTarget = { kind: 'live'; listener: CallListener } | { kind: 'over'; call: Call };
+/**
+ * live: the call's listener (running, or stopped before the call ended; then `status` is Vapi's, fresh, since the
+ * listener no longer hears it); over: the call ended before this server heard all of it: Vapi's record.
+ */
+export type ListenTarget = { kind: 'live'; listener: CallListener; status?: string } | { kind: 'over'; call: Call };
 
 /**
  * The running (or finished) listener of a call, starting one if the call is still live; or the call itself
@@ -22,21 +26,22 @@ export type ListenTarget = { kind: 'live'; listener: CallListener } | { kind: 'o
 export async function listenerFor(
   parts: CoreParts,
   callId: string,
-  options: { saveAudio: boolean; signal: AbortSignal; retryUnavailable?: boolean },
+  options: { saveAudio: boolean; signal: AbortSignal; restartStopped?: boolean },
 ): Promise<ListenTarget> {
   const existing = parts.listeners.get(callId);
   if (existing) {
     const state = existing.state();
-    if (state.listenState !== 'unavailable') {
+    if (state.listening || state.ended) {
       await existing.whenPrepared();
       return { kind: 'live', listener: existing };
     }
-    // Listening failed (handshake refused, unreachable): once the call is over, Vapi's record beats an empty
-    // transcript; while it is live, listen_call tries again and the read paths say why nothing comes.
+    // Listening stopped before the call ended (stop_listening, or Vapi refused the connection), so the listener no
+    // longer hears how the call goes: ask Vapi. Once the call is over, Vapi's record is the whole transcript;
+    // while it is live, listen_call listens again and the read paths give Vapi's status.
     const call = await fetchCall(parts, callId, options.signal);
     if (call.status && TERMINAL_STATUSES.has(call.status)) return { kind: 'over', call };
     const listenUrl = call.monitor?.listenUrl;
-    if (!options.retryUnavailable || !listenUrl) return { kind: 'live', listener: existing };
+    if (!options.restartStopped || !listenUrl) return { kind: 'live', listener: existing, ...(call.status ? { status: call.status } : {}) };
     const listener = parts.listeners.restart(callId, listenUrl, { saveAudio: options.saveAudio, status: call.status, ...startedAtOf(call.startedAt) });
     await listener.whenPrepared();
     return { kind: 'live', listener };
@@ -93,7 +98,7 @@ export interface ListenResult {
 
 export async function listen(parts: CoreParts, rawCallId: string, request: ListenRequest, context: OperationContext): Promise<ListenResult> {
   const callId = requireCallId(rawCallId);
-  const target = await listenerFor(parts, callId, { saveAudio: request.saveAudio ?? true, signal: context.signal, retryUnavailable: true });
+  const target = await listenerFor(parts, callId, { saveAudio: request.saveAudio ?? true, signal: context.signal, restartStopped: true });
   if (target.kind === 'over') {
     return {
       callId,
@@ -103,5 +108,5 @@ export async function listen(parts: CoreParts, rawCallId: string, request: Liste
     };
   }
   const state = target.listener.state();
-  return { callId, status: state.status, transcriptUri: transcriptUri(callId), listening: listeningView(state) };
+  return { callId, status: target.status ?? state.status, transcriptUri: transcriptUri(callId), listening: listeningView(state) };
 }

@@ -81,7 +81,7 @@ export async function liveUpdate(parts: CoreParts, rawCallId: string, request: L
   }
 
   const listener = target.listener;
-  const read = (): LiveUpdate => snapshotOf(listener, parts.mutes, request.sinceSeq);
+  const read = (): LiveUpdate => snapshotOf(listener, parts.mutes, request.sinceSeq, target.status);
   const hasNews = (update: LiveUpdate) => update.lines.length > 0 || update.ended || update.etag !== request.etag;
   let update = read();
   const waitSeconds = Math.min(request.waitSeconds ?? 0, MAX_LIVE_UPDATE_WAIT_SECONDS);
@@ -98,7 +98,8 @@ export async function liveUpdate(parts: CoreParts, rawCallId: string, request: L
   return update;
 }
 
-function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number | undefined): LiveUpdate {
+/** `status`: Vapi's, when the listener stopped before the call ended and no longer hears it. */
+function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number | undefined, status: string | undefined): LiveUpdate {
   const state = listener.state();
   const partials = listener.transcript.partials();
   const speaking = new Set(listener.transcript.speakingRoles());
@@ -107,7 +108,7 @@ function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number 
   const levels = levelsOf(state.audio);
   const snapshot = {
     callId: state.callId,
-    status: state.status,
+    status: status ?? state.status,
     ended: state.ended,
     ...(state.endedReason ? { endedReason: state.endedReason } : {}),
     partials,

@@ -81,7 +81,7 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
   const read = listener.transcript.linesSince(sinceSeq, maxChars - partialChars);
   return {
     callId,
-    status: state.status,
+    status: target.status ?? state.status,
     lines: read.lines,
     partials,
     nextSeq: read.nextSeq,

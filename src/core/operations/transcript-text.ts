@@ -24,7 +24,7 @@ export async function transcriptText(parts: CoreParts, rawCallId: string, contex
     const summary = [target.listener.audioSummaryLine()];
     if (state.listenError) summary.unshift(`Listening ${state.listenState === 'unavailable' ? 'unavailable' : 'failing'}: ${inertLine(state.listenError)}`);
     const text = target.listener.transcript.render(
-      { callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },
+      { callId, status: target.status ?? state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },
       budget - summary.join('\n').length - 1,
     );
     const [head, ...rest] = text.split('\n');
