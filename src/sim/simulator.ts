@@ -144,6 +144,10 @@ class VapiSimulator implements Simulator, CallStore {
     return this.calls.get(callId)?.speechIntervals() ?? [];
   }
 
+  listenerCount(callId: string): number {
+    return this.calls.get(callId)?.listenerCount ?? 0;
+  }
+
   audioBytesSent(callId: string): number {
     return this.audioBytes.get(callId) ?? 0;
   }

@@ -133,6 +133,8 @@ export interface Simulator {
   readonly controlLog: RecordedControl[];
   /** A snapshot of the server-side Call object. */
   getCall(id: string): WireCall | undefined;
+  /** How many listen sockets of the call are open now (0 for an unknown or ended call). */
+  listenerCount(callId: string): number;
   /** Total audio bytes sent so far on the listen socket(s) of a call, counted per connection and summed. */
   audioBytesSent(callId: string): number;
   /**
