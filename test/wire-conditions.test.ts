@@ -36,6 +36,21 @@ const CONDITIONS: [string, ListenOptions][] = [
     'the issue-19 call: 16 kHz stereo, no start frame, idle channel digital zeros, frames only while someone speaks, bursts, speech-update with turn',
     { sampleRate: 16000, channels: 2, startFrame: false, frames: 'while-speaking', stalls: BURSTS, speechUpdateTurn: true },
   ],
+  [
+    // Without a start frame the client must assume 16 kHz stereo: this 8 kHz mono audio is then misread, harmlessly.
+    'everything at once: 8 kHz mono, no start frame, wrapped events, odd frames, line noise, frames only while someone speaks, bursts, no turn',
+    {
+      sampleRate: 8000,
+      channels: 1,
+      startFrame: false,
+      wrapEvents: true,
+      frameBytes: [1, 3, 1279, 333],
+      noiseFloorDbfs: -60,
+      frames: 'while-speaking',
+      stalls: BURSTS,
+      speechUpdateTurn: false,
+    },
+  ],
 ];
 
 /** The first message plus every scripted turn: each becomes one final line. */
