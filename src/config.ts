@@ -2,7 +2,7 @@
  * Environment and flags → one validated Config. Every failure is a ConfigError whose message names the fix;
  * the CLI prints it as one line on stderr and exits non-zero.
  */
-import { accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MAX_CALLS_PER_HOUR, DEFAULT_MAX_CONCURRENT_CALLS, DialPolicy, parseQuietHours, type QuietHours } from './guard/index.js';
@@ -146,19 +146,31 @@ function readMaxCallMinutes(env: Env): number | undefined {
 }
 
 /** Creates the recordings directory (owner-only) if needed and checks it is writable. */
-export function prepareRecordingsDir(dir: string): void {
+/**
+ * Makes sure the recordings directory can hold files, creating it if needed. A directory that never can (not a
+ * directory, read-only, no permission, a pseudo file system) is a ConfigError; a full disk (ENOSPC, EDQUOT) is
+ * not: it is transient, so the answer is a warning to log, and the recordings wait for space as they do mid-call.
+ */
+export function prepareRecordingsDir(dir: string): { diskFull?: string } {
   try {
     makeDirs(resolve(dir));
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     accessSync(dir, constants.W_OK);
     // Some places accept mkdir and access checks but cannot hold a file (/proc, read-only mounts): try one.
     const probe = join(dir, `.write-probe-${process.pid}`);
-    writeFileSync(probe, 'ok', { flag: 'wx', mode: 0o600 });
-    unlinkSync(probe);
+    try {
+      writeFileSync(probe, 'ok', { flag: 'wx', mode: 0o600 });
+    } finally {
+      rmSync(probe, { force: true });
+    }
+    return {};
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return { diskFull: `The recordings directory ${dir} is on a full disk (${code}): calls are placed and heard, and recordings are saved once space is freed.` };
+    }
     throw new ConfigError(
-      `The recordings directory ${dir} is not usable (${why}). Set VAPI_RECORDINGS_DIR to a writable directory.`,
+      `The recordings directory ${dir} is not usable (${code ?? (err as Error).message}). Set VAPI_RECORDINGS_DIR to a writable directory.`,
     );
   }
 }

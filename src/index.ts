@@ -109,6 +109,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   let config: Config;
+  let diskFull: string | undefined;
   let httpOptions: import('./transports/http-options.js').HttpOptions | undefined;
   try {
     config = loadConfig(process.env, { simulate: flags.simulate, readOnly: flags['read-only'] });
@@ -116,7 +117,7 @@ async function main(argv: string[]): Promise<void> {
       const { loadHttpOptions } = await import('./transports/http-options.js');
       httpOptions = loadHttpOptions(process.env, { host: flags.host, port: flags.port });
     }
-    prepareRecordingsDir(config.recordingsDir);
+    ({ diskFull } = prepareRecordingsDir(config.recordingsDir));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -136,6 +137,7 @@ async function main(argv: string[]): Promise<void> {
   redactor.add(config.publicKey);
   redactor.add(httpOptions?.token);
   const logger = new StderrLogger({ level: config.logLevel, redact: redactor.redact });
+  if (diskFull) logger.warn(diskFull);
   for (const repaired of await repairRecordings(config.recordingsDir)) {
     logger.info('repaired the header of a WAV left unfinished by a crash', { file: repaired.path, dataBytes: repaired.dataBytes });
   }

@@ -13,6 +13,7 @@ import { silentLogger } from '../src/log.js';
 import { DEAD_AIR_MS } from '../src/sim/script.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/sim/index.js';
 import type { Call } from '../src/vapi/schemas.js';
+import { measured } from './helpers/audio.js';
 import { trueMetrics } from './helpers/speech-truth.js';
 
 // The long ring leaves time to connect before the answer, so the listener hears the whole call from its start.
@@ -69,7 +70,7 @@ describe('metrics measured from stereo audio match the simulator', () => {
   it.each(VARIANTS)('%s', async (_name, listen) => {
     const { sim, call, listener } = await listenToWholeCall({ listen });
     const truth = trueMetrics(sim.speechIntervals(call.id));
-    const { audio } = listener.state();
+    const audio = measured(listener.state().audio);
 
     expect(audio.source).toBe('audio');
     // The default call has the features the metrics are about.
@@ -79,9 +80,9 @@ describe('metrics measured from stereo audio match the simulator', () => {
 
     // Every response latency within two 20 ms frames (the default call has at most five, all in `recent`).
     expect(audio.responseLatency.count).toBe(truth.latenciesMs.length);
-    const measured = audio.responseLatency.recent.map((turn) => turn.ms);
-    expect(measured.length).toBe(truth.latenciesMs.length);
-    measured.forEach((ms, i) => expect(Math.abs(ms - truth.latenciesMs[i])).toBeLessThanOrEqual(40));
+    const latencies = audio.responseLatency.recent.map((turn) => turn.ms);
+    expect(latencies.length).toBe(truth.latenciesMs.length);
+    latencies.forEach((ms, i) => expect(Math.abs(ms - truth.latenciesMs[i])).toBeLessThanOrEqual(40));
     expect(Math.abs(audio.responseLatency.maxMs! - Math.max(...truth.latenciesMs))).toBeLessThanOrEqual(40);
 
     expect(audio.interruptions.count).toBe(truth.interruptions.length);
@@ -107,7 +108,7 @@ describe('mono streams', () => {
   it('fall back to the speech-update timings and say so', async () => {
     const { sim, call, listener } = await listenToWholeCall({ listen: { channels: 1, noiseFloorDbfs: -60 } });
     const truth = trueMetrics(sim.speechIntervals(call.id));
-    const { audio } = listener.state();
+    const audio = measured(listener.state().audio);
     expect(audio.source).toBe('events');
     expect(audio.levels.mixed).toBeDefined();
     expect(audio.levels.customer).toBeUndefined();
@@ -124,6 +125,6 @@ describe('the event log', () => {
     const metrics = records.find((r) => r.meta === 'metrics');
     expect(records.at(-2)).toBe(metrics);
     expect(metrics).toMatchObject({ source: 'audio', interruptions: { count: 2 } });
-    expect(metrics.responseLatency).toEqual(listener.state().audio.responseLatency);
+    expect(metrics.responseLatency).toEqual(measured(listener.state().audio).responseLatency);
   });
 });

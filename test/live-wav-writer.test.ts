@@ -201,6 +201,25 @@ describe('WavWriter', () => {
     expect(data.subarray(0, gaps[0].fileOffset).equals(patternBytes(gaps[0].fileOffset))).toBe(true);
   });
 
+  it('a disk already full at open waits too: the header goes first once space returns, every byte after it', async () => {
+    const file = path.join(dir, 'full-at-open.wav');
+    const disk = fullDisk();
+    disk.room = 0;
+    const onError = vi.fn();
+    const writer = WavWriter.create(file, { sampleRate: 16000, channels: 2 }, { openFile: disk.openFile, retryDelayMs: 5, maxRetryDelayMs: 20, onError });
+    writer.write(patternBytes(4000));
+    await until(() => (writer.stalled ? true : undefined));
+    disk.room = undefined;
+    writer.write(patternBytes(4000, 4000));
+    await writer.close();
+    expect(onError).not.toHaveBeenCalled();
+    const bytes = await readFile(file);
+    const wav = parseWav(bytes);
+    expect(wav.dataSize).toBe(8000);
+    expect(wav.fileSize).toBe(WAV_HEADER_BYTES + 8000);
+    expect(bytes.subarray(WAV_HEADER_BYTES).equals(patternBytes(8000))).toBe(true);
+  });
+
   it('a disk still full at close stops the writer and cuts the file back to what the header says', async () => {
     const file = path.join(dir, 'full-at-close.wav');
     const disk = fullDisk();

@@ -9,7 +9,8 @@ export type WatchEvent =
   | { type: 'line'; callId: string; seq: number; role: 'customer' | 'assistant'; text: string; secondsFromStart: number }
   | { type: 'partial'; callId: string; role: 'customer' | 'assistant'; text: string }
   | ({ type: 'ended'; callId: string; status: string; endedReason?: string } & Files)
-  | ({ type: 'stopped'; callId: string; status: string } & Files);
+  | ({ type: 'stopped'; callId: string; status: string } & Files)
+  | ({ type: 'listen-unavailable'; callId: string; status: string; reason: string; httpStatus?: number } & Files);
 
 export interface Files {
   audioPath?: string;

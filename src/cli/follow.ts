@@ -8,7 +8,7 @@ import { eventLine, type Files, type WatchEvent } from './events.js';
 import type { CallCore } from '../core/call-core.js';
 import type { TranscriptRead } from '../core/operations/read-transcript.js';
 import type { ListeningView } from '../core/views/listening.js';
-import { EXIT_INTERRUPTED, failureOf } from './failure.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, failureOf } from './failure.js';
 import { clock, finalLine, LiveRegion, partialLine, safe, statusLine, talkingLabel, terminalFor, type Role, type Terminal } from './render.js';
 
 export interface FollowOptions {
@@ -21,7 +21,8 @@ export interface FollowOptions {
   signal: AbortSignal;
 }
 
-export type FollowOutcome = 'ended' | 'stopped';
+/** ended: the call ended; stopped: Ctrl-C; unavailable: Vapi would not stream the live call (listenError says why). */
+export type FollowOutcome = 'ended' | 'stopped' | 'unavailable';
 
 const TICK_MS = 1000;
 const READ_MAX_CHARS = 100_000;
@@ -39,16 +40,16 @@ export async function followCall(core: CallCore, callId: string, options: Follow
     view.show(read);
     last = read;
     sinceSeq = read.nextSeq;
-    if (read.ended) break;
+    if (read.ended || read.listenState === 'unavailable') break;
     if (options.signal.aborted) break;
     if (read.truncated) continue;
     await nextChange(core, callId, options.signal);
   }
 
-  const ended = last.ended;
+  const outcome: FollowOutcome = last.ended ? 'ended' : last.listenState === 'unavailable' ? 'unavailable' : 'stopped';
   const files = last.source === 'live' ? await finalFiles(core, callId) : undefined;
-  view.finish(ended ? 'ended' : 'stopped', last, files);
-  return ended ? 'ended' : 'stopped';
+  view.finish(outcome, last, files);
+  return outcome;
 }
 
 /** Stops listening (a no-op once the call ended) and returns the final files; waits until they are complete. */
@@ -125,6 +126,15 @@ class JsonView implements View {
   finish(outcome: FollowOutcome, last: TranscriptRead, files: Files | undefined): void {
     if (outcome === 'ended') {
       this.emit({ type: 'ended', callId: this.callId, status: last.status, ...(last.endedReason ? { endedReason: last.endedReason } : {}), ...filesOf(files) });
+    } else if (outcome === 'unavailable') {
+      this.emit({
+        type: 'listen-unavailable',
+        callId: this.callId,
+        status: last.status,
+        reason: last.listenError ?? 'listening stopped before the call ended',
+        ...(last.listenHttpStatus !== undefined ? { httpStatus: last.listenHttpStatus } : {}),
+        ...filesOf(files),
+      });
     } else {
       this.emit({ type: 'stopped', callId: this.callId, status: last.status, ...filesOf(files) });
     }
@@ -198,7 +208,7 @@ class LiveView implements View {
 
   /** Call time: the audio heard so far when it is measured (it keeps call time, also in a sped-up simulation), else the clock. */
   private elapsed(read: TranscriptRead): number {
-    const heard = read.audio?.analyzedSeconds ?? 0;
+    const heard = read.audio && read.audio.source !== 'error' ? read.audio.analyzedSeconds : 0;
     return heard > 0 ? this.joinedAt + heard : (Date.now() - this.inProgressSince!) / 1000;
   }
 }
@@ -215,6 +225,8 @@ function summary(outcome: FollowOutcome, last: TranscriptRead, files: Files | un
   if (outcome === 'ended') {
     const after = files?.durationSeconds ? ` after ${clock(files.durationSeconds)} of audio` : '';
     lines.push(`Call ended${last.endedReason ? ` (${safe(last.endedReason)})` : ''}${after}.`);
+  } else if (outcome === 'unavailable') {
+    lines.push(`Cannot listen to this call (status: ${safe(last.status)}): ${safe(last.listenError ?? 'listening stopped before the call ended')}.`);
   } else {
     lines.push(`Stopped watching; the call goes on (status: ${safe(last.status)}).`);
   }
@@ -224,8 +236,11 @@ function summary(outcome: FollowOutcome, last: TranscriptRead, files: Files | un
   return lines;
 }
 
-/** Follows the call on stdout as `watch` and `call --watch` do; the exit code: 0 at the call's end, 130 on Ctrl-C. */
+/**
+ * Follows the call on stdout as `watch` and `call --watch` do; the exit code: 0 at the call's end, 130 on Ctrl-C,
+ * 1 when Vapi would not stream the call.
+ */
 export async function watchOnStdout(core: CallCore, callId: string, options: { json: boolean; partials: boolean; signal: AbortSignal }): Promise<number> {
   const outcome = await followCall(core, callId, { out: terminalFor(process.stdout), ...options });
-  return outcome === 'ended' ? 0 : EXIT_INTERRUPTED;
+  return outcome === 'ended' ? 0 : outcome === 'unavailable' ? EXIT_FAILED : EXIT_INTERRUPTED;
 }

@@ -30,7 +30,8 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   let config: Config;
   try {
     config = loadConfig(process.env, { simulate: options.simulate });
-    prepareRecordingsDir(config.recordingsDir);
+    const { diskFull } = prepareRecordingsDir(config.recordingsDir);
+    if (diskFull) process.stderr.write(`vapi-call-mcp: ${diskFull}\n`);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;

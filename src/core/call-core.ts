@@ -9,6 +9,8 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { ConfirmationTokens } from '../guard/confirmation-token.js';
 import { CallLimits, DialPolicy, QuietHoursGuard } from '../guard/index.js';
+import type { CallAudioAnalyzer } from '../live/audio-analysis.js';
+import type { ReconnectPolicy } from '../live/listener.js';
 import { ListenerRegistry } from '../live/registry.js';
 import { StderrLogger, type Logger } from '../log.js';
 import { Redactor } from '../redact.js';
@@ -45,6 +47,10 @@ export interface CallCoreOptions {
   durationBackstop?: { graceMs?: number; checkEveryMs?: number };
   /** Timing of the look-up by idempotency key after a lost POST /call answer (defaults: 3 listings, 1 s apart). */
   placementLookup?: { attempts?: number; delayMs?: number };
+  /** Retries of a failing listen connection (defaults: 5 retries from 250 ms, doubling up to 5 s). */
+  listenReconnect?: Partial<ReconnectPolicy>;
+  /** Builds each call's audio analyzer (tests inject one that fails, to see the metrics degrade alone). */
+  createAnalyzer?: (options: { enabled: boolean }) => CallAudioAnalyzer;
 }
 
 export function createCallCore(options: CallCoreOptions): CallCore {
@@ -89,6 +95,8 @@ export class CallCore {
       getCall: (id) => rest.getCall(id),
       logger,
       redact: redactor.redact,
+      ...(options.listenReconnect ? { reconnect: options.listenReconnect } : {}),
+      ...(options.createAnalyzer ? { createAnalyzer: options.createAnalyzer } : {}),
     });
     this.parts = {
       config,

@@ -32,6 +32,15 @@ export interface AudioMetrics extends TurnMetrics {
   levels: Partial<Record<Party | 'mixed', LevelReading>>;
 }
 
+/** The metrics could not be computed: why, in their place (the rest of a result is unaffected). */
+export interface AudioUnavailable {
+  source: 'error';
+  reason: string;
+}
+
+/** What a reader gets: the metrics, or why they are unavailable. */
+export type AudioReading = AudioMetrics | AudioUnavailable;
+
 export interface AnalyzerFormat {
   sampleRate: number;
   channels: number;

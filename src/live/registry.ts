@@ -5,6 +5,7 @@
 import type { Logger } from '../log.js';
 import type { Call } from '../vapi/schemas.js';
 import { isCallId } from '../vapi/schemas.js';
+import type { CallAudioAnalyzer } from './audio-analysis.js';
 import { CallListener, type OpenListenSocket, type ReconnectPolicy } from './listener.js';
 
 export interface ListenerRegistryOptions {
@@ -23,6 +24,8 @@ export interface ListenerRegistryOptions {
   /** Masks secrets in the JSONL event logs. */
   redact?: (text: string) => string;
   audioAnalysis?: boolean;
+  /** Builds each call's analyzer (tests inject one that fails). */
+  createAnalyzer?: (options: { enabled: boolean }) => CallAudioAnalyzer;
 }
 
 export interface EnsureOptions {
@@ -73,12 +76,27 @@ export class ListenerRegistry {
       headerPatchIntervalMs: this.options.headerPatchIntervalMs,
       redact: this.options.redact,
       audioAnalysis: this.options.audioAnalysis,
+      createAnalyzer: this.options.createAnalyzer,
     });
     this.listeners.set(key, listener);
     listener.onChange(() => this.emitChange(key));
     void listener.whenEnded().then(() => this.retire(key, listener));
     this.emitListChanged();
     return listener;
+  }
+
+  /**
+   * A new listener for a call whose listener stopped without the call ending (listening was unavailable): the
+   * earlier one is forgotten (its files are final), the new one continues the event log and the next audio file.
+   */
+  restart(callId: string, listenUrl: string, options: EnsureOptions): CallListener {
+    const key = callId.toLowerCase();
+    const existing = this.listeners.get(key);
+    if (existing && existing.state().listening) return existing;
+    this.listeners.delete(key);
+    const finishedAt = this.finished.indexOf(key);
+    if (finishedAt >= 0) this.finished.splice(finishedAt, 1);
+    return this.ensure(callId, listenUrl, options);
   }
 
   get(callId: string): CallListener | undefined {

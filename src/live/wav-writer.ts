@@ -27,7 +27,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { AudioFormat } from '../vapi/schemas.js';
-import { asError, DiskWriteQueue, openFile, writeFully, type OpenFile, type WriteQueueOptions } from './disk.js';
+import { asError, DiskWriteQueue, isOutOfSpace, openFile, writeFully, type OpenFile, type WriteQueueOptions } from './disk.js';
 
 export const WAV_HEADER_BYTES = 44;
 /** RIFF sizes are u32: the RIFF size (36 + n) must fit, leaving room for the close padding. */
@@ -94,6 +94,8 @@ export class WavWriter {
   private queuedBytes = 0;
   private patchDue = false;
   private lastPatchedBytes = -1;
+  /** The 44-byte header is on disk (a full disk at open defers it to the first write). */
+  private headerWritten = false;
   private closing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -277,10 +279,10 @@ export class WavWriter {
     try {
       const fh = await (this.options.openFile ?? openFile)(this.path, exclusive ? 'wx' : 'w', 0o600);
       this.fh = fh;
-      await writeFully(fh, [wavHeader(this.format, 0)], 0);
-      this.lastPatchedBytes = 0;
+      await this.writeHeader();
     } catch (err) {
-      this.writes.fail(asError(err));
+      // A full disk is waited out: the header goes first in the next write (writeBatch).
+      if (!this.fh || !isOutOfSpace(err)) this.writes.fail(asError(err));
     }
     this.writes.release();
   }
@@ -338,6 +340,10 @@ export class WavWriter {
   private async writeBatch(): Promise<boolean> {
     const fh = this.fh;
     if (!fh) return false;
+    if (!this.headerWritten && (this.queuedBytes > 0 || this.patchDue)) {
+      await this.writeHeader();
+      return true;
+    }
     if (this.queuedBytes > 0) {
       this.sealStaging();
       const batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
@@ -372,9 +378,17 @@ export class WavWriter {
     return false;
   }
 
+  /** The whole header, sized for what is written so far. */
+  private async writeHeader(): Promise<void> {
+    await writeFully(this.fh!, [wavHeader(this.format, this.bytesWritten)], 0);
+    this.headerWritten = true;
+    this.lastPatchedBytes = this.bytesWritten;
+  }
+
   private async patchHeader(): Promise<void> {
     const fh = this.fh;
     if (!fh) return;
+    if (!this.headerWritten) return this.writeHeader();
     const n = this.bytesWritten;
     const sizes = Buffer.alloc(4);
     sizes.writeUInt32LE(36 + n, 0);

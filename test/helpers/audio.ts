@@ -1,3 +1,4 @@
+import type { AudioMetrics, AudioReading } from '../../src/live/audio-analysis.js';
 /** Reading simulated call audio back: one channel of interleaved s16le PCM, its level and pitch, and when each party spoke. */
 
 /** Samples [from, to) of channel `index` of interleaved 16-bit PCM. */
@@ -39,4 +40,10 @@ export function speechWindows(records: readonly TimedEvent[], role: string, bloc
     }
   }
   return windows;
+}
+
+/** The metrics of a reading; fails the test when they were unavailable (source "error"). */
+export function measured(reading: AudioReading): AudioMetrics {
+  if (reading.source === 'error') throw new Error(`audio metrics unavailable: ${reading.reason}`);
+  return reading;
 }

@@ -22,18 +22,24 @@ export type ListenTarget = { kind: 'live'; listener: CallListener } | { kind: 'o
 export async function listenerFor(
   parts: CoreParts,
   callId: string,
-  options: { saveAudio: boolean; signal: AbortSignal },
+  options: { saveAudio: boolean; signal: AbortSignal; retryUnavailable?: boolean },
 ): Promise<ListenTarget> {
   const existing = parts.listeners.get(callId);
   if (existing) {
     const state = existing.state();
-    if (state.listening || !state.listenError) {
+    if (state.listenState !== 'unavailable') {
       await existing.whenPrepared();
       return { kind: 'live', listener: existing };
     }
-    // Listening failed (handshake refused, unreachable): once the call is over, Vapi's record beats an empty transcript.
+    // Listening failed (handshake refused, unreachable): once the call is over, Vapi's record beats an empty
+    // transcript; while it is live, listen_call tries again and the read paths say why nothing comes.
     const call = await fetchCall(parts, callId, options.signal);
-    return call.status && TERMINAL_STATUSES.has(call.status) ? { kind: 'over', call } : { kind: 'live', listener: existing };
+    if (call.status && TERMINAL_STATUSES.has(call.status)) return { kind: 'over', call };
+    const listenUrl = call.monitor?.listenUrl;
+    if (!options.retryUnavailable || !listenUrl) return { kind: 'live', listener: existing };
+    const listener = parts.listeners.restart(callId, listenUrl, { saveAudio: options.saveAudio, status: call.status, ...startedAtOf(call.startedAt) });
+    await listener.whenPrepared();
+    return { kind: 'live', listener };
   }
 
   const { known, fetched: call } = await knownCall(parts, callId, options.signal, (k) =>
@@ -50,15 +56,19 @@ export async function listenerFor(
       retryable: false,
     });
   }
-  const startedAt = known.startedAt ? Date.parse(known.startedAt) : undefined;
   const listener = parts.listeners.ensure(callId, known.listenUrl, {
     saveAudio: options.saveAudio,
     status: known.status,
-    ...(startedAt !== undefined && !Number.isNaN(startedAt) ? { startedAt } : {}),
+    ...startedAtOf(known.startedAt),
   });
   // The real audio path (<id>-2.wav after a restart) and any transcript restored from the event log are known then.
   await listener.whenPrepared();
   return { kind: 'live', listener };
+}
+
+function startedAtOf(iso: string | undefined): { startedAt?: number } {
+  const startedAt = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(startedAt) ? {} : { startedAt };
 }
 
 /** Final lines of an ended call from Vapi's own artifact, numbered like live lines. */
@@ -83,7 +93,7 @@ export interface ListenResult {
 
 export async function listen(parts: CoreParts, rawCallId: string, request: ListenRequest, context: OperationContext): Promise<ListenResult> {
   const callId = requireCallId(rawCallId);
-  const target = await listenerFor(parts, callId, { saveAudio: request.saveAudio ?? true, signal: context.signal });
+  const target = await listenerFor(parts, callId, { saveAudio: request.saveAudio ?? true, signal: context.signal, retryUnavailable: true });
   if (target.kind === 'over') {
     return {
       callId,

@@ -5,6 +5,7 @@
  * one listener, so a view costs one pending request, never a second socket.
  */
 import { createHash } from 'node:crypto';
+import type { AudioReading } from '../../live/audio-analysis.js';
 import type { CallListener } from '../../live/listener.js';
 import type { PartialUtterance, SpeakerRole, TranscriptLine } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
@@ -48,6 +49,8 @@ export interface LiveUpdate {
   muted: MuteState;
   connection: 'connecting' | 'connected' | 'reconnecting' | 'closed';
   listenError?: string;
+  /** HTTP status of a refused listen handshake. */
+  listenHttpStatus?: number;
   /** Seconds of call audio heard so far. */
   durationSeconds: number;
   nextSeq: number;
@@ -101,7 +104,7 @@ function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number 
   const speaking = new Set(listener.transcript.speakingRoles());
   for (const partial of partials) speaking.add(partial.role);
   const page = listener.transcript.linesSince(sinceSeq, 50_000);
-  const levels = levelsOf(listener);
+  const levels = levelsOf(state.audio);
   const snapshot = {
     callId: state.callId,
     status: state.status,
@@ -112,6 +115,7 @@ function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number 
     muted: mutes.get(state.callId),
     connection: state.connected ? ('connected' as const) : !state.listening ? ('closed' as const) : state.reconnects > 0 ? ('reconnecting' as const) : ('connecting' as const),
     ...(state.listenError ? { listenError: state.listenError } : {}),
+    ...(state.listenHttpStatus !== undefined ? { listenHttpStatus: state.listenHttpStatus } : {}),
     source: 'live' as const,
   };
   return {
@@ -127,8 +131,9 @@ function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number 
 }
 
 /** The analyzer's per-party levels while it measures a stereo stream. */
-function levelsOf(listener: CallListener): Levels | undefined {
-  const { levels, talking } = listener.analysis.metrics();
+function levelsOf(audio: AudioReading): Levels | undefined {
+  if (audio.source === 'error') return undefined;
+  const { levels, talking } = audio;
   if (!levels.customer || !levels.assistant) return undefined;
   return {
     customer: { rmsDbfs: levels.customer.rmsDbfs, speaking: talking.customer },

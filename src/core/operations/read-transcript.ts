@@ -3,8 +3,8 @@
  * bound for news; Vapi's record for a call that ended before anyone listened.
  */
 import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
-import type { AudioMetrics } from '../../live/audio-analysis.js';
-import type { CallListener } from '../../live/listener.js';
+import type { AudioReading } from '../../live/audio-analysis.js';
+import type { CallListener, ListenState } from '../../live/listener.js';
 import { cutText, fitLines, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
 import type { CoreParts, OperationContext } from '../parts.js';
@@ -35,7 +35,11 @@ export interface TranscriptRead {
   truncated?: boolean;
   missedLines?: number;
   transcriptPath?: string;
-  audio?: AudioMetrics;
+  /** Live calls: how listening is going; unavailable means no lines will come from listening (listenError says why). */
+  listenState?: ListenState;
+  listenError?: string;
+  listenHttpStatus?: number;
+  audio?: AudioReading;
   callContentNotice: string;
   /** live: heard by this server; vapi: Vapi's record of a call that ended before listening. */
   source: 'live' | 'vapi';
@@ -66,7 +70,10 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
   }
 
   const listener = target.listener;
-  if (request.waitSeconds) await waitForNews(listener, sinceSeq, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+  if (request.waitSeconds) {
+    const mark = readMark(listener, sinceSeq);
+    await waitUntil(() => hasNews(mark), [(fn) => listener.onChange(fn)], Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+  }
   const state = listener.state();
   // Partials take at most a quarter of the budget each; the lines get the rest.
   const partials = listener.transcript.partials().map((p) => ({ ...p, text: cutText(p.text, Math.floor(maxChars / 4)) }));
@@ -83,6 +90,9 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
     ...(read.truncated ? { truncated: true } : {}),
     ...(read.missedLines ? { missedLines: read.missedLines } : {}),
     ...(state.transcriptPath ? { transcriptPath: state.transcriptPath } : {}),
+    listenState: state.listenState,
+    ...(state.listenError ? { listenError: state.listenError } : {}),
+    ...(state.listenHttpStatus !== undefined ? { listenHttpStatus: state.listenHttpStatus } : {}),
     audio: state.audio,
     callContentNotice: CALL_CONTENT_NOTICE,
     source: 'live' as const,
@@ -90,12 +100,26 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
 
 }
 
-/** Resolves when a line at or after sinceSeq exists, the status changes, the call ends, the deadline passes or the request is cancelled. */
-function waitForNews(listener: CallListener, sinceSeq: number | undefined, ms: number, signal: AbortSignal): Promise<void> {
-  const startStatus = listener.state().status;
-  const hasNews = () => {
-    const state = listener.state();
-    return state.ended || state.status !== startStatus || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
-  };
-  return waitUntil(hasNews, [(fn) => listener.onChange(fn)], ms, signal);
+/** What a reader has seen of a live call, to tell news from it. */
+export interface ReadMark {
+  listener: CallListener;
+  sinceSeq: number | undefined;
+  status: string;
+  listenState: ListenState;
+}
+
+export function readMark(listener: CallListener, sinceSeq: number | undefined): ReadMark {
+  const state = listener.state();
+  return { listener, sinceSeq, status: state.status, listenState: state.listenState };
+}
+
+/** News: the call ended, changed status or listen state, or has a line at or after the cursor. */
+export function hasNews(mark: ReadMark): boolean {
+  const state = mark.listener.state();
+  return (
+    state.ended ||
+    state.status !== mark.status ||
+    state.listenState !== mark.listenState ||
+    mark.listener.transcript.linesSince(mark.sinceSeq, 1).lines.length > 0
+  );
 }

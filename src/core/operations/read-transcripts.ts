@@ -2,12 +2,11 @@
  * readTranscripts: follow several calls at once. Waits (bounded) until any of them has a new line, changes status
  * or ends, then returns every call's lines since its own cursor.
  */
-import type { CallListener } from '../../live/listener.js';
 import { requireCallId } from '../call-id.js';
 import { CallError } from '../errors.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 import { listenerFor } from './listen.js';
-import { DEFAULT_READ_MAX_CHARS, MAX_READ_WAIT_SECONDS, readTranscript, type TranscriptRead } from './read-transcript.js';
+import { DEFAULT_READ_MAX_CHARS, hasNews, MAX_READ_WAIT_SECONDS, readMark, readTranscript, type TranscriptRead } from './read-transcript.js';
 import { waitUntil } from './wait.js';
 
 export const MAX_CALLS_PER_READ = 10;
@@ -37,27 +36,14 @@ export async function readTranscripts(parts: CoreParts, request: ReadTranscripts
   }
   if (request.waitSeconds) {
     const targets = await Promise.all(cursors.map((c) => listenerFor(parts, c.callId, { saveAudio: true, signal: context.signal })));
-    const watched = targets.flatMap((target, i) =>
-      target.kind === 'live' ? [{ listener: target.listener, sinceSeq: cursors[i].sinceSeq, status: target.listener.state().status }] : [],
-    );
+    const marks = targets.flatMap((target, i) => (target.kind === 'live' ? [readMark(target.listener, cursors[i].sinceSeq)] : []));
     // A call already over (Vapi's record) is news in itself.
-    if (watched.length === targets.length) {
-      const changes = watched.map((w) => (fn: () => void) => w.listener.onChange(fn));
-      await waitUntil(() => watched.some(hasNews), changes, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
+    if (marks.length === targets.length) {
+      const changes = marks.map((mark) => (fn: () => void) => mark.listener.onChange(fn));
+      await waitUntil(() => marks.some(hasNews), changes, Math.min(request.waitSeconds, MAX_READ_WAIT_SECONDS) * 1000, context.signal);
     }
   }
   const maxChars = Math.max(200, Math.floor((request.maxChars ?? DEFAULT_READ_MAX_CHARS) / cursors.length));
   const calls = await Promise.all(cursors.map((c) => readTranscript(parts, c.callId, { ...(c.sinceSeq ? { sinceSeq: c.sinceSeq } : {}), maxChars }, context)));
   return { calls };
-}
-
-interface Watched {
-  listener: CallListener;
-  sinceSeq: number | undefined;
-  status: string;
-}
-
-function hasNews({ listener, sinceSeq, status }: Watched): boolean {
-  const state = listener.state();
-  return state.ended || state.status !== status || listener.transcript.linesSince(sinceSeq, 1).lines.length > 0;
 }

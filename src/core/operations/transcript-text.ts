@@ -21,13 +21,14 @@ export async function transcriptText(parts: CoreParts, rawCallId: string, contex
   const target = await listenerFor(parts, callId, { saveAudio: true, signal: context.signal });
   if (target.kind === 'live') {
     const state = target.listener.state();
-    const summary = target.listener.analysis.summaryLine();
+    const summary = [target.listener.audioSummaryLine()];
+    if (state.listenError) summary.unshift(`Listening ${state.listenState === 'unavailable' ? 'unavailable' : 'failing'}: ${inertLine(state.listenError)}`);
     const text = target.listener.transcript.render(
       { callId, status: state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },
-      budget - summary.length - 1,
+      budget - summary.join('\n').length - 1,
     );
     const [head, ...rest] = text.split('\n');
-    return notice + [head, summary, ...rest].join('\n');
+    return notice + [head, ...summary, ...rest].join('\n');
   }
   return notice + cutText(endedCallText(target.call), budget);
 }

@@ -1,6 +1,6 @@
 /** The listening view: what faces show of this server's listener for a call (files, counters, audio metrics). */
-import type { AudioMetrics } from '../../live/audio-analysis.js';
-import type { ListenerState } from '../../live/listener.js';
+import type { AudioReading } from '../../live/audio-analysis.js';
+import type { ListenerState, ListenState } from '../../live/listener.js';
 
 export interface ListeningView {
   /** The listener is connected, reconnecting or still finalising its files. */
@@ -17,9 +17,12 @@ export interface ListeningView {
   malformedFrames?: number;
   diskError?: string;
   audioStoppedReason?: string;
+  /** connecting, connected, reconnecting; unavailable (listenError says why); stopped. */
+  listenState: ListenState;
   listenError?: string;
-  /** Levels, who is talking and the voice-quality metrics (final once ended). */
-  audio?: AudioMetrics;
+  listenHttpStatus?: number;
+  /** Levels, who is talking and the voice-quality metrics (final once ended), or why they are unavailable. */
+  audio?: AudioReading;
 }
 
 export function listeningView(state: ListenerState): ListeningView {
@@ -35,7 +38,9 @@ export function listeningView(state: ListenerState): ListeningView {
     ...(state.malformedFrames ? { malformedFrames: state.malformedFrames } : {}),
     ...(state.diskError ? { diskError: state.diskError } : {}),
     ...(state.audioStoppedReason ? { audioStoppedReason: state.audioStoppedReason } : {}),
+    listenState: state.listenState,
     ...(state.listenError ? { listenError: state.listenError } : {}),
+    ...(state.listenHttpStatus !== undefined ? { listenHttpStatus: state.listenHttpStatus } : {}),
     audio: state.audio,
   };
 }

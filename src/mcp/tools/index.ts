@@ -52,11 +52,13 @@ export interface RegisterToolsOptions {
   extraTools?: readonly ToolDefinition[];
   /** `_meta` for a tool's listing (MCP Apps links). */
   metaFor?(toolName: string): Record<string, unknown> | undefined;
+  /** The catalog instead of the configured one (ALL_TOOLS less what read-only hides). */
+  tools?: readonly ToolDefinition[];
 }
 
 export function registerTools(mcp: McpServer, core: CallCore, options: RegisterToolsOptions): void {
   const { config, redact } = core;
-  const tools = [...toolsFor({ readOnly: config.readOnly }), ...(options.extraTools ?? [])];
+  const tools = [...(options.tools ?? toolsFor({ readOnly: config.readOnly })), ...(options.extraTools ?? [])];
   envelopeSdkFailures(mcp, tools.map((t) => t.name), config.simulated, redact);
   for (const tool of tools) {
     const meta = options.metaFor?.(tool.name);
@@ -80,7 +82,7 @@ export function registerTools(mcp: McpServer, core: CallCore, options: RegisterT
           const parsed = parseArguments(tool.name, input, args);
           const result = await tool.run(core, parsed as never, options.contextFor(extra));
           const structured = config.simulated ? { ...result, simulated: true } : result;
-          return success(structured, redact);
+          return success(tool.name, outputSchema, structured, redact);
         } catch (err) {
           const envelope = toFailure(err, tool.name, core);
           return failure(config.simulated ? { ...envelope, simulated: true } : envelope, redact);
@@ -99,6 +101,7 @@ function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boo
   (mcp as unknown as { createToolError(message: string): CallToolResult }).createToolError = (message) => {
     const unknownTool = /Tool (.+) not found/.exec(message)?.[1];
     const nearest = unknownTool === undefined ? undefined : nearestName(unknownTool, toolNames);
+    const detail = message.replace(/^MCP error -?\d+: /, '');
     const envelope: CallFailure = unknownTool !== undefined
       ? {
           status: 'error',
@@ -107,13 +110,28 @@ function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boo
           suggestion: `Use one of: ${toolNames.join(', ')}.`,
           retryable: false,
         }
-      : { status: 'error', code: 'invalid-request', reason: message.replace(/^MCP error -?\d+: /, ''), suggestion: 'Check the tool name and arguments against tools/list.', retryable: false };
+      : /^Output validation error/i.test(detail)
+        ? invalidOutput(detail).failure
+        : { status: 'error', code: 'invalid-request', reason: detail, suggestion: 'Check the tool name and arguments against tools/list.', retryable: false };
     return failure(simulated ? { ...envelope, simulated: true } : envelope, redact);
   };
 }
 
+/** The server could not produce a valid result: its fault, never the caller's, whose arguments were right. */
+function invalidOutput(detail: string): CallError {
+  return new CallError({
+    code: 'internal-error',
+    reason: `${detail}. This is a fault in this server, not in the arguments, which were valid.`,
+    suggestion: 'Do not change the arguments. Try again in a moment; if it keeps failing, other tools still work, and the operator will find the details in the server log (stderr).',
+    retryable: true,
+  });
+}
+
 function toFailure(err: unknown, toolName: string, core: CallCore): CallFailure {
-  if (err instanceof CallError) return err.failure;
+  if (err instanceof CallError) {
+    if (err.failure.code === 'internal-error') core.logger.error(`${toolName} failed inside this server`, { error: err.failure.reason });
+    return err.failure;
+  }
   core.logger.error(`${toolName} failed unexpectedly`, { error: err instanceof Error ? err.message : String(err) });
   return {
     status: 'error',
@@ -124,9 +142,18 @@ function toFailure(err: unknown, toolName: string, core: CallCore): CallFailure 
   };
 }
 
-/** Structured content and the same JSON as text, passed through the redactor as a last line of defence. */
-function success(structured: Record<string, unknown>, redact: (text: string) => string): CallToolResult {
+/**
+ * Structured content and the same JSON as text, passed through the redactor as a last line of defence, and
+ * checked against the tool's output schema as the client will see it (after JSON: a NaN there is a null): a
+ * result this server cannot produce correctly is its own fault, never the caller's.
+ */
+function success(toolName: string, outputSchema: z.ZodType, structured: Record<string, unknown>, redact: (text: string) => string): CallToolResult {
   const text = redact(JSON.stringify(structured));
+  const checked = outputSchema.safeParse(JSON.parse(text));
+  if (!checked.success) {
+    const problems = checked.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || 'result'}: ${issue.message}`);
+    throw invalidOutput(`${toolName} produced a result that does not match its output schema (${problems.join('; ')})`);
+  }
   const content: CallToolResult['content'] = [{ type: 'text', text }];
   const uri = structured.transcriptUri;
   if (typeof uri === 'string') {

@@ -38,8 +38,8 @@ const level = z.object({
   clippedSamples: z.number().describe('Samples at full scale so far'),
 });
 
-/** The `audio` block of listening results: levels now, who is talking and the voice-quality metrics so far. */
-export const audioShape = {
+/** The voice-quality metrics: levels now, who is talking and the turn metrics so far. */
+const audioMetricsShape = {
   source: z
     .enum(['audio', 'events', 'none', 'off'])
     .describe('audio: measured from the stereo audio; events: from speech-update timings (mono stream); none: nothing yet; off: analysis disabled'),
@@ -75,6 +75,26 @@ export const audioShape = {
   deadAirMs: z.number().describe('Total time with neither party speaking, after the answer'),
 };
 
+/** The `audio` block of listening results: the metrics, or why they could not be computed (the rest of the result stands). */
+export const audioSchema = z
+  .union([
+    z.object(audioMetricsShape),
+    z.object({
+      source: z.literal('error').describe('The metrics could not be computed; the transcript and files are unaffected'),
+      reason: z.string(),
+    }),
+  ])
+  .describe('Levels now, who is talking and the voice-quality metrics so far; source "error" with a reason when they could not be computed');
+
+/** How listening to a call is going, and why it is not working when it is not. */
+export const listenStateShape = {
+  listenState: z
+    .enum(['connecting', 'connected', 'reconnecting', 'unavailable', 'stopped'])
+    .describe('unavailable: listening stopped before the call ended (listenError says why; listen_call tries again); stopped: the call ended or listening was stopped'),
+  listenError: z.string().optional().describe('Why listening is failing right now (while retrying) or stopped before the call ended'),
+  listenHttpStatus: z.number().optional().describe('HTTP status Vapi answered the refused listen connection with'),
+};
+
 export const listeningShape = {
   active: z.boolean().describe('The listener is connected, reconnecting or still finalising its files'),
   ended: z.boolean().describe('The call has ended and the files are final'),
@@ -87,8 +107,8 @@ export const listeningShape = {
   malformedFrames: z.number().optional().describe('Frames that could not be read (counted, logged, skipped)'),
   diskError: z.string().optional().describe('Why files could not be written; the live transcript still works'),
   audioStoppedReason: z.string().optional().describe('Why audio stopped being saved while listening went on'),
-  listenError: z.string().optional().describe('Why listening stopped before the call ended'),
-  audio: z.object(audioShape).optional().describe('Levels, who is talking and voice-quality metrics (final once ended)'),
+  ...listenStateShape,
+  audio: audioSchema.optional(),
 };
 
 /** What every live-control tool returns: Vapi accepted the message; its effect shows in the transcript. */
