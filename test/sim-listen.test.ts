@@ -342,3 +342,89 @@ describe('determinism', () => {
     expect(runs[2].id).not.toBe(runs[0].id);
   });
 });
+
+describe('wire conditions', () => {
+  /** The audible stretches of the call (either party), merged, in samples since answer at `rate`. */
+  function audibleSamples(sim: Simulator, callId: string, rate: number): [number, number][] {
+    const merged: [number, number][] = [];
+    const toSample = (ms: number) => Math.round((ms * rate) / 1000);
+    for (const { startMs, endMs } of [...sim.speechIntervals(callId)].sort((a, b) => a.startMs - b.startMs)) {
+      const last = merged.at(-1);
+      if (last && toSample(startMs) <= last[1]) last[1] = Math.max(last[1], toSample(endMs));
+      else merged.push([toSample(startMs), toSample(endMs)]);
+    }
+    return merged;
+  }
+
+  it("frames: 'while-speaking' sends binary frames only while someone is audible: exactly the continuous stream's audible stretches", async () => {
+    const [sparse, full] = await Promise.all([start({ listen: { frames: 'while-speaking' } }), start()]);
+    const [a, b] = await Promise.all([listenToWholeCall(sparse), listenToWholeCall(full)]);
+    await Promise.all([a.capture.closed, b.capture.closed]);
+    // Walking the socket in order: no binary frame arrives while no party is between speech-update started and stopped.
+    const speaking = new Set<string>();
+    let framesWhileSilent = 0;
+    let framesWhileSpeaking = 0;
+    for (const frame of a.capture.frames) {
+      if (frame.kind === 'binary') {
+        if (speaking.size === 0) framesWhileSilent++;
+        else framesWhileSpeaking++;
+        continue;
+      }
+      const event = JSON.parse(frame.text);
+      if (event.type !== 'speech-update') continue;
+      if (event.status === 'started') speaking.add(event.role);
+      else speaking.delete(event.role);
+    }
+    expect(framesWhileSpeaking).toBeGreaterThan(100);
+    expect(framesWhileSilent).toBe(0);
+    expect(a.capture.bytes).toBe(sparse.audioBytesSent(a.call.id));
+    // The bytes are the continuous stream with the silent stretches cut out, sample for sample.
+    const stretches = audibleSamples(sparse, a.call.id, 16000);
+    expect(stretches.length).toBeGreaterThanOrEqual(4);
+    const continuous = b.capture.audio();
+    const expected = Buffer.concat(stretches.map(([from, to]) => continuous.subarray(from * 4, to * 4)));
+    expect(a.capture.bytes).toBeLessThan(continuous.length * 0.8);
+    expect(a.capture.audio().equals(expected)).toBe(true);
+  });
+
+  it('stalls hold the audio frames back for holdMs, then send them at once; events are not held and no byte is lost', async () => {
+    const stalls = { everyMs: 2000, holdMs: 1200 };
+    const [stalled, steady] = await Promise.all([start({ listen: { stalls } }), start()]);
+    const [a, b] = await Promise.all([listenToWholeCall(stalled), listenToWholeCall(steady)]);
+    await Promise.all([a.capture.closed, b.capture.closed]);
+    expect(a.capture.audio().equals(b.capture.audio())).toBe(true);
+    expect(a.capture.bytes).toBe(stalled.audioBytesSent(a.call.id));
+    // Lag of the audio behind each event: how much of the call it stood for had not arrived yet.
+    const answeredAt = a.capture.typed('status-update').find((event) => event.status === 'in-progress').timestamp;
+    const frameMs = 20;
+    let lagged = 0;
+    for (const { event, audioOffset } of a.capture.events) {
+      if (typeof event.timestamp !== 'number' || event.timestamp <= answeredAt || event.type === 'status-update') continue;
+      const ms = event.timestamp - answeredAt;
+      const heardMs = audioOffset / 64;
+      const stall = Math.floor(ms / stalls.everyMs);
+      const inStall = stall >= 1 && ms - stall * stalls.everyMs < stalls.holdMs;
+      // Inside a stall the audio stops where the stall began; outside, it is as current as without stalls.
+      const expectedMs = inStall ? stall * stalls.everyMs : ms;
+      expect(Math.abs(heardMs - expectedMs), `${event.type} at ${ms} ms`).toBeLessThanOrEqual(2 * frameMs);
+      if (inStall && ms - expectedMs > 300) lagged++;
+    }
+    expect(lagged).toBeGreaterThanOrEqual(3);
+  });
+
+  it('leaves the turn number out of speech-update when speechUpdateTurn is false', async () => {
+    const [without, withTurn] = await Promise.all([start({ listen: { speechUpdateTurn: false } }), start()]);
+    const [a, b] = await Promise.all([listenToWholeCall(without), listenToWholeCall(withTurn)]);
+    await Promise.all([a.capture.closed, b.capture.closed]);
+    const bare = a.capture.typed('speech-update');
+    expect(bare.length).toBeGreaterThanOrEqual(8);
+    for (const event of bare) expect(Object.keys(event).sort()).toEqual(['role', 'status', 'timestamp', 'type']);
+    expect(b.capture.typed('speech-update').map((event) => event.turn)).toEqual(bare.map((_, i) => Math.floor(i / 2)));
+  });
+
+  it('refuses frames and stalls it cannot honour', async () => {
+    await expect(start({ listen: { frames: 'sometimes' as 'continuous' } })).rejects.toThrow(/listen\.frames/);
+    await expect(start({ listen: { stalls: { everyMs: 1000, holdMs: 1000 } } })).rejects.toThrow(/listen\.stalls/);
+    await expect(start({ listen: { stalls: { everyMs: 1000, holdMs: 0 } } })).rejects.toThrow(/listen\.stalls/);
+  });
+});

@@ -103,6 +103,7 @@ export class SimCall implements ConversationHost {
       hangupAfterScript: env.hangupAfterScript,
       systemPrompt: systemPromptOf(setting('model')),
       rng,
+      speechUpdateTurn: env.stream.speechUpdateTurn,
     });
     this.wire = this.buildWire(identity, body, customer);
   }

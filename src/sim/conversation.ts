@@ -33,6 +33,8 @@ export interface ConversationOptions {
   hangupAfterScript: boolean;
   systemPrompt?: string;
   rng: SeededRandom;
+  /** Default true: speech-update events carry the utterance's `turn` number. */
+  speechUpdateTurn?: boolean;
 }
 
 export interface WireMessage {
@@ -308,7 +310,7 @@ export class Conversation {
       type: 'speech-update',
       status,
       role: wireRole(utterance.item.role),
-      turn: utterance.turn,
+      ...(this.options.speechUpdateTurn !== false && { turn: utterance.turn }),
       timestamp: this.host.epochMs(this.host.now),
     });
   }

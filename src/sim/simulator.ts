@@ -3,33 +3,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isUuid, silentSimLogger, type SimLogger, type WireCall } from './wire.js';
-import {
-  DEFAULT_CHANNELS,
-  DEFAULT_SAMPLE_RATE,
-  ToneSource,
-  defaultFrameBytes,
-  isSupportedSampleRate,
-  type PcmFormat,
-} from './audio.js';
+import { isUuid, type WireCall } from './wire.js';
+import { ToneSource } from './audio.js';
 import { SimCall, type CallEnvironment } from './call.js';
 import { Scheduler, SimClock } from './clock.js';
 import { parseControl } from './control.js';
 import { HttpError, INVALID_KEY_MESSAGE, faultBody, nestError, notFound, routeNotFound, unauthorized } from './errors.js';
 import { FaultQueues } from './faults.js';
 import { bearerToken, queryOf, readBody, sendJson } from './http.js';
-import { rejectUpgrade, type ListenStreamOptions } from './listen.js';
-import { SeededRandom, freshSeed } from './random.js';
+import { rejectUpgrade } from './listen.js';
+import { SeededRandom } from './random.js';
 import { routeRest, type CallStore } from './rest.js';
-import { DEFAULT_SCRIPT } from './script.js';
+import { resolveSettings, type Settings } from './settings.js';
 import {
-  DEFAULT_SIM_API_KEY,
-  DEFAULT_SIM_PUBLIC_KEY,
   type MalformedKind,
   type RecordedControl,
   type RecordedRequest,
   type RestFaultStatus,
-  type ScriptTurn,
   type SpeechInterval,
   type Simulator,
   type SimulatorFaults,
@@ -42,25 +32,6 @@ const LISTEN_PATH = /^\/([^/]+)\/listen\/?$/;
 /** How long close() waits for listeners to answer the 1001 close frame before cutting them. */
 const CLOSE_GRACE_MS = 250;
 const GIANT_FRAME_BYTES = 1024 * 1024;
-
-interface Settings {
-  apiKey: string;
-  publicKey: string;
-  host: string;
-  port: number;
-  speed: number;
-  seed: number;
-  script: readonly ScriptTurn[];
-  usesDefaultScript: boolean;
-  hangupAfterScript: boolean;
-  ringMs: number;
-  answerMs: number;
-  stream: ListenStreamOptions;
-  strict: boolean;
-  logger: SimLogger;
-  onEvent?: SimulatorOptions['onEvent'];
-  noiseFloorDbfs?: number;
-}
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const simulator = new VapiSimulator(resolveSettings(options));
@@ -171,6 +142,10 @@ class VapiSimulator implements Simulator, CallStore {
   speechIntervals(callId: string): SpeechInterval[] {
     this.scheduler.sync();
     return this.calls.get(callId)?.speechIntervals() ?? [];
+  }
+
+  listenerCount(callId: string): number {
+    return this.calls.get(callId)?.listenerCount ?? 0;
   }
 
   audioBytesSent(callId: string): number {
@@ -387,61 +362,4 @@ class VapiSimulator implements Simulator, CallStore {
   private hostForUrl(): string {
     return this.settings.host.includes(':') ? `[${this.settings.host}]` : this.settings.host;
   }
-}
-
-function resolveSettings(options: SimulatorOptions): Settings {
-  const speed = options.speed ?? 1;
-  if (!Number.isFinite(speed) || speed <= 0) throw new RangeError('speed must be a positive number');
-  const ringMs = nonNegative(options.ringMs ?? 1000, 'ringMs');
-  const answerMs = nonNegative(options.answerMs ?? 3000, 'answerMs');
-  const format: PcmFormat = {
-    sampleRate: options.listen?.sampleRate ?? DEFAULT_SAMPLE_RATE,
-    channels: options.listen?.channels ?? DEFAULT_CHANNELS,
-  };
-  if (!isSupportedSampleRate(format.sampleRate)) {
-    throw new RangeError('listen.sampleRate must be an integer multiple of 4 between 8000 and 48000');
-  }
-  if (format.channels !== 1 && format.channels !== 2) throw new RangeError('listen.channels must be 1 or 2');
-  const frameOption = options.listen?.frameBytes ?? defaultFrameBytes(format);
-  const frameSizes = Array.isArray(frameOption) ? [...frameOption] : [frameOption];
-  if (frameSizes.length === 0 || frameSizes.some((size) => !Number.isInteger(size) || size <= 0)) {
-    throw new RangeError('listen.frameBytes must be positive integers');
-  }
-  const noiseFloorDbfs = options.listen?.noiseFloorDbfs;
-  if (noiseFloorDbfs !== undefined && !(Number.isFinite(noiseFloorDbfs) && noiseFloorDbfs <= -20)) {
-    throw new RangeError('listen.noiseFloorDbfs must be a number of dBFS at or below -20');
-  }
-  for (const turn of options.script ?? []) {
-    if ((turn.role !== 'customer' && turn.role !== 'assistant') || typeof turn.text !== 'string') {
-      throw new RangeError('script turns need a role of customer or assistant and a text');
-    }
-  }
-  return {
-    apiKey: options.apiKey ?? DEFAULT_SIM_API_KEY,
-    publicKey: options.publicKey ?? DEFAULT_SIM_PUBLIC_KEY,
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 0,
-    speed,
-    seed: options.seed ?? freshSeed(),
-    script: options.script ? options.script.map((turn) => ({ ...turn })) : DEFAULT_SCRIPT,
-    usesDefaultScript: options.script === undefined,
-    hangupAfterScript: options.hangupAfterScript ?? true,
-    ringMs,
-    answerMs,
-    stream: {
-      format,
-      startFrame: options.listen?.startFrame ?? true,
-      wrapEvents: options.listen?.wrapEvents ?? false,
-      frameSizes,
-    },
-    noiseFloorDbfs,
-    strict: options.strict ?? false,
-    logger: options.logger ?? silentSimLogger,
-    onEvent: options.onEvent,
-  };
-}
-
-function nonNegative(value: number, name: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number`);
-  return value;
 }

@@ -39,6 +39,18 @@ export interface ListenOptions {
   channels?: 1 | 2;
   /** Line hiss on both channels at this RMS level in dBFS (for example -60); default none (digital silence). */
   noiseFloorDbfs?: number;
+  /**
+   * Default 'continuous': audio frames all the time, silence included. 'while-speaking': binary frames only while a
+   * party is audible; while nobody is, none at all (the audio of those stretches is skipped, not delayed).
+   */
+  frames?: 'continuous' | 'while-speaking';
+  /**
+   * Network stalls, in call time since answer: from every `everyMs` on, audio frames are held back for `holdMs`
+   * and then sent all at once, faster than real time (JSON events are not held). Default none.
+   */
+  stalls?: { everyMs: number; holdMs: number };
+  /** Default true: speech-update events carry a `turn` number; false leaves it out. */
+  speechUpdateTurn?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -121,6 +133,8 @@ export interface Simulator {
   readonly controlLog: RecordedControl[];
   /** A snapshot of the server-side Call object. */
   getCall(id: string): WireCall | undefined;
+  /** How many listen sockets of the call are open now (0 for an unknown or ended call). */
+  listenerCount(callId: string): number;
   /** Total audio bytes sent so far on the listen socket(s) of a call, counted per connection and summed. */
   audioBytesSent(callId: string): number;
   /**
