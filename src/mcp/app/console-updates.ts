@@ -50,6 +50,6 @@ export const consoleUpdatesTool = defineTool({
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, { callId, ...request }, context) => core.liveUpdate(callId, request, context),
 }) as unknown as ToolDefinition;
