@@ -44,7 +44,15 @@ export async function interactionPage({ provider, operator, resource }: PagesOpt
     return page(res, 400, consentPage({ uid: details.uid, clientName, redirectHost, requested, signedIn: true, usesPassword: operator.usesPassword, problem: 'Grant at least one scope, or deny.' }));
   }
   const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId: OPERATOR_ACCOUNT, clientId: String(details.params.client_id) });
+  // Our scopes are known to oidc-provider both as its own (so clients may register them) and as the resource's
+  // (so tokens for this resource carry them): grant and refuse them as both, or it asks again.
+  const refused = requested.filter((s) => !granted.includes(s));
+  grant.addOIDCScope(granted.join(' '));
   grant.addResourceScope(resource, granted.join(' '));
+  if (refused.length) {
+    grant.rejectOIDCScope(refused.join(' '));
+    grant.rejectResourceScope(resource, refused.join(' '));
+  }
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { login: { accountId: OPERATOR_ACCOUNT }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }

@@ -38,7 +38,7 @@ export function createProvider({ issuer, resource, store, trustProxy }: BuiltinP
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
     responseTypes: ['code'],
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access'],
+    scopes: ['openid', 'offline_access', ...SCOPES],
     claims: { openid: ['sub'] },
     enabledJWA: { idTokenSigningAlgValues: [SIGNING_ALGORITHM] } as never,
     features: {
