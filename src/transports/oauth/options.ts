@@ -19,6 +19,8 @@ export interface OAuthOptions {
   dataDir: string;
   /** builtin: the operator's passphrase; absent, a one-time sign-in link is printed on stderr. */
   operatorPassword?: string;
+  /** builtin: other servers' MCP URLs this authorization server may also issue tokens for (one operator, several servers). */
+  otherResources: string[];
 }
 
 export const DEFAULT_OAUTH_DATA_DIR = join(homedir(), '.vapi-call-mcp', 'oauth');
@@ -49,7 +51,12 @@ export function loadOAuthOptions(env: Env, flag?: string): OAuthOptions | undefi
   if (operatorPassword !== undefined && operatorPassword.length < 12) {
     throw new ConfigError('VAPI_MCP_OPERATOR_PASSWORD must be at least 12 characters (for example: openssl rand -base64 18).');
   }
-  return { mode, publicUrl, issuer, dataDir: read(env, 'VAPI_MCP_DATA_DIR') ?? DEFAULT_OAUTH_DATA_DIR, operatorPassword };
+  const otherResources = (read(env, 'VAPI_MCP_OAUTH_OTHER_RESOURCES') ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => secureUrl('VAPI_MCP_OAUTH_OTHER_RESOURCES', item).href);
+  return { mode, publicUrl, issuer, dataDir: read(env, 'VAPI_MCP_DATA_DIR') ?? DEFAULT_OAUTH_DATA_DIR, operatorPassword, otherResources };
 }
 
 /** The public URL of the MCP endpoint: https (http only on loopback), path /mcp (added when only an origin is given). */

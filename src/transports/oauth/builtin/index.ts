@@ -17,7 +17,7 @@ const DISCOVERY_PATHS = new Set(['/.well-known/openid-configuration', '/.well-kn
 export async function startBuiltin({ oauth, resource, staticToken, trustProxy, logger }: OAuthFaceOptions): Promise<OAuthFace> {
   const issuer = resource.origin;
   const store = await OAuthStore.open(oauth.dataDir);
-  const provider = createProvider({ issuer, resource: resource.href, store, trustProxy });
+  const provider = createProvider({ issuer, resource: resource.href, otherResources: oauth.otherResources, store, trustProxy });
   provider.on('server_error', (_ctx, err) => logger.error('authorization server error', { error: err.message }));
   const operator = new Operator(oauth.operatorPassword, store.secrets.cookieKeys[0]!, resource.protocol === 'https:', (link) => {
     logger.info(`Operator sign-in (one use): ${link}`);

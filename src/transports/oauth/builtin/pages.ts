@@ -17,15 +17,23 @@ export interface PagesOptions {
 
 const MAX_FORM_BYTES = 16 * 1024;
 
-export async function interactionPage({ provider, operator, resource }: PagesOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const details = await provider.interactionDetails(req, res);
+export async function interactionPage({ provider, operator, resource: ownResource }: PagesOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    return page(res, 400, shell('Request expired', '<p>This connection request expired or was already answered. Start again from your client.</p>'));
+  }
+  // The resource was checked against the allowed ones when the request came in.
+  const resource = typeof details.params.resource === 'string' ? details.params.resource : ownResource;
   const signedIn = details.prompt.name !== 'login' || operator.isSignedIn(req);
   const requested = requestedScopes(details.params.scope);
   const client = await provider.Client.find(String(details.params.client_id));
   const clientName = client?.clientName ?? String(details.params.client_id);
   const redirectHost = URL.parse(String(details.params.redirect_uri))?.host ?? '?';
+  const view = { uid: details.uid, clientName, redirectHost, requested, signedIn, usesPassword: operator.usesPassword, server: resource };
 
-  if (req.method === 'GET') return page(res, 200, consentPage({ uid: details.uid, clientName, redirectHost, requested, signedIn, usesPassword: operator.usesPassword }));
+  if (req.method === 'GET') return page(res, 200, consentPage(view));
 
   const form = await readForm(req);
   if (form.get('action') === 'deny') {
@@ -35,13 +43,13 @@ export async function interactionPage({ provider, operator, resource }: PagesOpt
     const checked = operator.checkPassword(form.get('password') ?? '');
     if (checked !== true) {
       const problem = checked === undefined ? 'Too many wrong passphrases; wait a minute.' : 'That passphrase is not right.';
-      return page(res, checked === undefined ? 429 : 401, consentPage({ uid: details.uid, clientName, redirectHost, requested, signedIn, usesPassword: operator.usesPassword, problem }));
+      return page(res, checked === undefined ? 429 : 401, consentPage({ ...view, problem }));
     }
     res.setHeader('set-cookie', operator.signedInCookie());
   }
   const granted = form.getAll('scope').filter((s): s is Scope => isScope(s) && requested.includes(s));
   if (granted.length === 0) {
-    return page(res, 400, consentPage({ uid: details.uid, clientName, redirectHost, requested, signedIn: true, usesPassword: operator.usesPassword, problem: 'Grant at least one scope, or deny.' }));
+    return page(res, 400, consentPage({ ...view, signedIn: true, problem: 'Grant at least one scope, or deny.' }));
   }
   const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId: OPERATOR_ACCOUNT, clientId: String(details.params.client_id) });
   // Our scopes are known to oidc-provider both as its own (so clients may register them) and as the resource's
@@ -79,6 +87,8 @@ interface ConsentView {
   requested: Scope[];
   signedIn: boolean;
   usesPassword: boolean;
+  /** The MCP server the token will open. */
+  server: string;
   problem?: string;
 }
 
@@ -92,7 +102,7 @@ function consentPage(view: ConsentView): string {
       ? '<label>Operator passphrase <input type="password" name="password" autocomplete="current-password" required autofocus></label>'
       : '<p>Sign in first: open the one-time sign-in link this server printed on its stderr, in this browser, then reload this page.</p>';
   const body = `
-<p><b>${escape(view.clientName)}</b> asks to use the phone-call tools of this server.
+<p><b>${escape(view.clientName)}</b> asks to use the phone-call tools of <b>${escape(view.server)}</b>.
 It will be sent back to <b>${escape(view.redirectHost)}</b>.</p>
 ${view.problem ? `<p class="problem">${escape(view.problem)}</p>` : ''}
 <form method="post" action="/oauth/interaction/${encodeURIComponent(view.uid)}">

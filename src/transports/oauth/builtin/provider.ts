@@ -17,13 +17,16 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 export interface BuiltinProviderOptions {
   issuer: string;
-  /** The canonical URL of the MCP endpoint: the only resource tokens are issued for. */
+  /** The canonical URL of the MCP endpoint: the resource tokens are issued for (by default). */
   resource: string;
+  /** Other servers' MCP URLs tokens may also be issued for. */
+  otherResources: readonly string[];
   store: OAuthStore;
   trustProxy: boolean;
 }
 
-export function createProvider({ issuer, resource, store, trustProxy }: BuiltinProviderOptions): Provider {
+export function createProvider({ issuer, resource, otherResources, store, trustProxy }: BuiltinProviderOptions): Provider {
+  const resources = new Set([resource, ...otherResources]);
   const configuration: Configuration = {
     adapter: adapterFor(store) as never,
     jwks: { keys: [store.secrets.signingKey as never] },
@@ -51,10 +54,10 @@ export function createProvider({ issuer, resource, store, trustProxy }: BuiltinP
         defaultResource: () => resource,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== resource) throw new errors.InvalidTarget(`this server issues tokens only for ${resource}`);
+          if (!resources.has(indicator)) throw new errors.InvalidTarget(`this server issues tokens only for ${[...resources].join(', ')}`);
           return {
             scope: SCOPES.join(' '),
-            audience: resource,
+            audience: indicator,
             accessTokenTTL: 3600,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: SIGNING_ALGORITHM } },
