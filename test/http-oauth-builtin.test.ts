@@ -9,6 +9,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +139,55 @@ describe('the built-in authorization server through the SDK client', () => {
     expect((await initialize(after.access_token)).status).toBe(401);
     for (const file of ['keys.json', 'records.json']) expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('a client named by its Client ID Metadata Document', () => {
+  it('needs no registration: the server fetches the document the test serves, and the flow completes', async () => {
+    const clientId = 'https://client.test/oauth/client.json';
+    const documentServer = createServer((req, res) => {
+      if (req.url !== '/oauth/client.json') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        client_id: clientId,
+        client_name: 'Metadata document client',
+        redirect_uris: [LOOPBACK_CALLBACK],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      }));
+    });
+    await new Promise<void>((resolve) => documentServer.listen(0, '127.0.0.1', resolve));
+    const local = `http://127.0.0.1:${(documentServer.address() as AddressInfo).port}`;
+    const fetched: string[] = [];
+    // https://client.test is this local server; everything else oidc-provider asked for would be a surprise.
+    const oauthFetch = ((url: string | URL, init: RequestInit & { dispatcher?: unknown }) => {
+      const target = new URL(String(url));
+      fetched.push(target.href);
+      if (target.origin !== 'https://client.test') return Promise.reject(new Error(`unexpected fetch of ${target.href}`));
+      const { dispatcher: _ssrfGuard, ...rest } = init;
+      return fetch(`${local}${target.pathname}`, rest);
+    }) as typeof fetch;
+    try {
+      h = await startHttpHarness({ env: { VAPI_MCP_OAUTH: 'builtin', VAPI_MCP_DATA_DIR: await dataDir(), VAPI_MCP_OPERATOR_PASSWORD: PASSWORD }, oauthFetch });
+      const discovery = JSON.parse((await raw(`${new URL(h.url).origin}/.well-known/oauth-authorization-server`)).body);
+      expect(discovery.client_id_metadata_document_supported).toBe(true);
+      expect(discovery.code_challenge_methods_supported).toEqual(['S256']);
+      expect(discovery.authorization_response_iss_parameter_supported).toBe(true);
+
+      const provider = new MemoryOAuthProvider('ignored: the document names the client', LOOPBACK_CALLBACK, clientId);
+      const transport = new StreamableHTTPClientTransport(new URL(h.url), { authProvider: provider });
+      await expect(new Client({ name: 'cimd', version: '0' }).connect(transport)).rejects.toThrow(UnauthorizedError);
+      expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(clientId);
+      const consent = await consentInBrowser(provider.authorizationUrl!, { password: PASSWORD, grant: ['calls:read'] });
+      expect(consent.html).toContain('Metadata document client');
+      await transport.finishAuth(consent.callback.searchParams.get('code')!);
+      expect(fetched).toContain(clientId);
+
+      const client = await connectWith(provider);
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['console_updates', 'get_call', 'list_calls', 'listen_call', 'read_transcript', 'read_transcripts', 'stop_listening']);
+    } finally {
+      await new Promise<void>((resolve) => documentServer.close(() => resolve()));
+    }
   });
 });
 

@@ -27,6 +27,8 @@ export interface HttpServerOptions {
   /** The process's call core, shared by every session; never closed here. */
   core: CallCore;
   http: HttpOptions;
+  /** How the built-in authorization server fetches Client ID Metadata Documents (tests serve them locally). */
+  oauthFetch?: typeof fetch;
   /** Defaults to the core's logger. Session lines (who connected from where) stay on stderr, never mirrored to the
    * MCP sessions, so one session never learns of another. */
   logger?: Logger;
@@ -217,7 +219,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const resource = settings.oauth ? (settings.oauth.publicUrl ?? new URL(url)) : undefined;
   if (settings.oauth && resource) {
     try {
-      oauth = await startOAuth({ oauth: settings.oauth, resource, staticToken: settings.token, trustProxy: settings.trustProxy, logger });
+      oauth = await startOAuth({ oauth: settings.oauth, resource, staticToken: settings.token, trustProxy: settings.trustProxy, logger, fetch: options.oauthFetch });
     } catch (err) {
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       throw err;

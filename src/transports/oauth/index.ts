@@ -27,6 +27,8 @@ export interface OAuthFaceOptions {
   staticToken?: string;
   trustProxy: boolean;
   logger: Logger;
+  /** The built-in server's fetch for Client ID Metadata Documents; oidc-provider's own (SSRF-guarded) by default. */
+  fetch?: typeof fetch;
 }
 
 export async function startOAuth(options: OAuthFaceOptions): Promise<OAuthFace> {

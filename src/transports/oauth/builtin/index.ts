@@ -14,10 +14,10 @@ import { OAuthStore } from './store.js';
 
 const DISCOVERY_PATHS = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
 
-export async function startBuiltin({ oauth, resource, staticToken, trustProxy, logger }: OAuthFaceOptions): Promise<OAuthFace> {
+export async function startBuiltin({ oauth, resource, staticToken, trustProxy, logger, fetch }: OAuthFaceOptions): Promise<OAuthFace> {
   const issuer = resource.origin;
   const store = await OAuthStore.open(oauth.dataDir);
-  const provider = createProvider({ issuer, resource: resource.href, otherResources: oauth.otherResources, store, trustProxy });
+  const provider = createProvider({ issuer, resource: resource.href, otherResources: oauth.otherResources, store, trustProxy, fetch });
   provider.on('server_error', (_ctx, err) => logger.error('authorization server error', { error: err.message }));
   const operator = new Operator(oauth.operatorPassword, store.secrets.cookieKeys[0]!, resource.protocol === 'https:', (link) => {
     logger.info(`Operator sign-in (one use): ${link}`);

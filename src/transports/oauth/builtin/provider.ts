@@ -23,9 +23,10 @@ export interface BuiltinProviderOptions {
   otherResources: readonly string[];
   store: OAuthStore;
   trustProxy: boolean;
+  fetch?: typeof fetch;
 }
 
-export function createProvider({ issuer, resource, otherResources, store, trustProxy }: BuiltinProviderOptions): Provider {
+export function createProvider({ issuer, resource, otherResources, store, trustProxy, fetch }: BuiltinProviderOptions): Provider {
   const resources = new Set([resource, ...otherResources]);
   const configuration: Configuration = {
     adapter: adapterFor(store) as never,
@@ -74,6 +75,7 @@ export function createProvider({ issuer, resource, otherResources, store, trustP
         if (key === 'software_id') checkRedirectUris(metadata);
       },
     },
+    ...(fetch ? { fetch: fetch as never } : {}),
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}${interaction.uid}` },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
