@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VALID_NUMBER } from './helpers/harness.js';
 import { initializeBody, MCP_HEADERS, ok, raw, startHttpHarness, type HttpHarness } from './helpers/http.js';
-import { consentInBrowser, LOOPBACK_CALLBACK, MemoryOAuthProvider } from './helpers/oauth.js';
+import { consentInBrowser, Jar, LOOPBACK_CALLBACK, MemoryOAuthProvider } from './helpers/oauth.js';
 
 const PASSWORD = 'operator-passphrase-42';
 let h: HttpHarness | undefined;
@@ -139,6 +139,35 @@ describe('the built-in authorization server through the SDK client', () => {
     expect((await initialize(after.access_token)).status).toBe(401);
     for (const file of ['keys.json', 'records.json']) expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('the operator without a passphrase', () => {
+  it('signs in once through the link printed on stderr; the link then is spent and a fresh one printed', async () => {
+    h = await startHttpHarness({ env: { VAPI_MCP_OAUTH: 'builtin', VAPI_MCP_DATA_DIR: await dataDir() } });
+    const links = () => h!.logLines.flatMap((line) => /Operator sign-in \(one use\): (\S+)/.exec(line)?.[1] ?? []);
+    expect(links()).toHaveLength(1);
+    const provider = new MemoryOAuthProvider();
+    const transport = new StreamableHTTPClientTransport(new URL(h.url), { authProvider: provider });
+    await expect(new Client({ name: 'link', version: '0' }).connect(transport)).rejects.toThrow(UnauthorizedError);
+
+    // Before signing in, the page asks for the link and offers no way to allow.
+    const jar = new Jar();
+    await expect(consentInBrowser(provider.authorizationUrl!, { grant: ['calls:read'], jar })).rejects.toThrow(/HTTP 401/);
+    const signIn = await raw(links()[0]!);
+    expect(signIn.status).toBe(200);
+    jar.take(signIn);
+    expect((await raw(links()[0]!)).status).toBe(403);
+    expect(links()).toHaveLength(2);
+
+    // A consent form posted from another site is refused at the door.
+    const fromElsewhere = await raw(`${new URL(h.url).origin}/oauth/interaction/x`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() }, body: 'action=allow&scope=calls:read' });
+    expect(fromElsewhere.status).toBe(403);
+
+    const consent = await consentInBrowser(provider.authorizationUrl!, { grant: ['calls:read'], jar });
+    await transport.finishAuth(consent.callback.searchParams.get('code')!);
+    expect((await provider.tokens())!.scope).toBe('calls:read');
+    expect(h.logLines.some((line) => line.includes('vapi_mcp_operator='))).toBe(false);
   });
 });
 
