@@ -139,6 +139,7 @@ async function main(argv: string[]): Promise<void> {
   redactor.add(config.publicKey);
   redactor.add(httpOptions?.token);
   redactor.add(httpOptions?.oauth?.operatorPassword);
+  redactor.add(httpOptions?.oauth?.introspectionClient?.secret);
   const logger = new StderrLogger({ level: config.logLevel, redact: redactor.redact });
   for (const repaired of await repairRecordings(config.recordingsDir)) {
     logger.info('repaired the header of a WAV left unfinished by a crash', { file: repaired.path, dataBytes: repaired.dataBytes });

@@ -150,6 +150,35 @@ describe('tokens at the door', () => {
   });
 });
 
+describe('opaque tokens (introspection)', () => {
+  it('asks the issuer about a token that is not a JWT, checks its answer like a JWT, and remembers a yes briefly', async () => {
+    const { issuer: idp } = await start({ VAPI_MCP_OAUTH_CLIENT_ID: 'rs-client', VAPI_MCP_OAUTH_CLIENT_SECRET: 'rs-secret' });
+    const now = Math.floor(Date.now() / 1000);
+    const answer = (overrides: Record<string, unknown> = {}) => ({ active: true, iss: idp.issuer, aud: h!.server.resource, sub: 'person-1', client_id: 'c', scope: 'calls:read', exp: now + 300, ...overrides });
+    idp.opaque.set('opaque-good', answer());
+    idp.opaque.set('opaque-other-audience', answer({ aud: 'https://other.example/mcp' }));
+    idp.opaque.set('opaque-other-issuer', answer({ iss: 'https://idp.example' }));
+    idp.opaque.set('opaque-expired', answer({ exp: now - 120 }));
+    idp.opaque.set('opaque-no-scope', answer({ scope: 'profile' }));
+
+    expect((await initialize('opaque-good')).status).toBe(200);
+    expect((await initialize('opaque-good')).status).toBe(200);
+    expect(idp.introspections).toBe(1);
+    for (const token of ['opaque-other-audience', 'opaque-other-issuer', 'opaque-expired', 'opaque-unknown']) {
+      expect((await initialize(token)).status, token).toBe(401);
+    }
+    expect((await initialize('opaque-no-scope')).status).toBe(403);
+    expect(h!.logLines.some((line) => line.includes('rs-secret') || line.includes('opaque-good'))).toBe(false);
+  });
+
+  it('refuses an opaque token when this server has no credentials to ask the issuer', async () => {
+    const { issuer: idp } = await start();
+    idp.opaque.set('opaque-good', { active: true, iss: idp.issuer, aud: h!.server.resource, sub: 'p', scope: 'calls:read' });
+    expect((await initialize('opaque-good')).status).toBe(401);
+    expect(idp.introspections).toBe(0);
+  });
+});
+
 describe('rights by scope', () => {
   it('lists only the tools the scopes allow, and answers the others in the envelope naming the missing scope', async () => {
     const { issuer: idp } = await start({ VAPI_MCP_TOKEN: STATIC_TOKEN });

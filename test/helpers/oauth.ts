@@ -140,6 +140,10 @@ export { Jar };
 export interface FakeIssuer {
   issuer: string;
   jwksFetches: number;
+  /** Introspection requests answered (RFC 7662; client rs-client / rs-secret). */
+  introspections: number;
+  /** Opaque tokens the introspection endpoint knows, with what it answers about them. */
+  opaque: Map<string, Record<string, unknown>>;
   sign(claims: JWTPayload, options?: { kid?: string; alg?: string }): Promise<string>;
   /** A new signing key published beside the old one (a rotation): tokens name it by a kid never seen before. */
   rotate(): Promise<string>;
@@ -155,10 +159,20 @@ export async function startFakeIssuer(): Promise<FakeIssuer> {
   };
   await addKey('key-1');
   let issuer = '';
-  const state = { jwksFetches: 0 };
+  const state = { jwksFetches: 0, introspections: 0 };
+  const opaque = new Map<string, Record<string, unknown>>();
   const server: Server = createServer((req, res) => {
     if (req.url === '/.well-known/oauth-authorization-server') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token` }));
+      const metadata = { issuer, jwks_uri: `${issuer}/jwks`, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, introspection_endpoint: `${issuer}/introspect` };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metadata));
+    } else if (req.url === '/introspect' && req.method === 'POST') {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
+        state.introspections++;
+        if (req.headers.authorization !== `Basic ${Buffer.from('rs-client:rs-secret').toString('base64')}`) return void res.writeHead(401).end();
+        const answer = opaque.get(new URLSearchParams(body).get('token') ?? '') ?? { active: false };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
     } else if (req.url === '/jwks') {
       state.jwksFetches++;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: keys.map((k) => k.publicJwk) }));
@@ -173,6 +187,10 @@ export async function startFakeIssuer(): Promise<FakeIssuer> {
     get jwksFetches() {
       return state.jwksFetches;
     },
+    get introspections() {
+      return state.introspections;
+    },
+    opaque,
     async sign(claims, options = {}) {
       const key = keys.find((k) => k.kid === (options.kid ?? 'key-1'))!;
       return new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'ES256', kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
+import { introspector } from './introspection.js';
 import { discoverIssuer } from './issuer-metadata.js';
 import type { OAuthOptions } from './options.js';
 import { ResourceServer } from './resource-server.js';
@@ -43,7 +44,14 @@ export async function startOAuth(options: OAuthFaceOptions): Promise<OAuthFace> 
     issuer,
     staticToken: options.staticToken,
     verifier: () => {
-      verifier ??= discoverIssuer(issuer).then((metadata) => new TokenVerifier({ issuer: metadata.issuer, audience: options.resource.href, keys: new URL(metadata.jwks_uri) }));
+      verifier ??= discoverIssuer(issuer).then((metadata) => {
+        const client = options.oauth.introspectionClient;
+        const endpoint = metadata.introspection_endpoint;
+        const introspect = client && endpoint
+          ? introspector({ endpoint, issuer: metadata.issuer, audience: options.resource.href, clientId: client.id, clientSecret: client.secret })
+          : undefined;
+        return new TokenVerifier({ issuer: metadata.issuer, audience: options.resource.href, keys: new URL(metadata.jwks_uri), introspect });
+      });
       // A failed discovery is tried again on the next request, not remembered.
       verifier.catch(() => (verifier = undefined));
       return verifier;

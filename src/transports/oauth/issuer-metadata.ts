@@ -5,6 +5,7 @@
 export interface IssuerMetadata {
   issuer: string;
   jwks_uri: string;
+  introspection_endpoint?: string;
 }
 
 export async function discoverIssuer(issuerText: string, fetchImpl: typeof fetch = fetch): Promise<IssuerMetadata> {
@@ -28,7 +29,8 @@ export async function discoverIssuer(issuerText: string, fetchImpl: typeof fetch
         throw new Error(`the metadata at ${url.href} names the issuer "${String(body.issuer)}", not ${issuerText}`);
       }
       if (typeof body.jwks_uri !== 'string') throw new Error(`the metadata at ${url.href} has no jwks_uri`);
-      return { issuer: body.issuer, jwks_uri: body.jwks_uri };
+      const introspection = typeof body.introspection_endpoint === 'string' ? { introspection_endpoint: body.introspection_endpoint } : {};
+      return { issuer: body.issuer, jwks_uri: body.jwks_uri, ...introspection };
     } catch (err) {
       if ((err as Error).message.startsWith('the metadata')) throw err;
       problems.push(`${url.pathname}: ${(err as Error).message}`);

@@ -19,6 +19,8 @@ export interface OAuthOptions {
   dataDir: string;
   /** builtin: the operator's passphrase; absent, a one-time sign-in link is printed on stderr. */
   operatorPassword?: string;
+  /** external: this server's client credentials at the issuer, for introspecting opaque tokens (RFC 7662). */
+  introspectionClient?: { id: string; secret: string };
   /** builtin: other servers' MCP URLs this authorization server may also issue tokens for (one operator, several servers). */
   otherResources: string[];
 }
@@ -56,7 +58,13 @@ export function loadOAuthOptions(env: Env, flag?: string): OAuthOptions | undefi
     .map((item) => item.trim())
     .filter(Boolean)
     .map((item) => secureUrl('VAPI_MCP_OAUTH_OTHER_RESOURCES', item).href);
-  return { mode, publicUrl, issuer, dataDir: read(env, 'VAPI_MCP_DATA_DIR') ?? DEFAULT_OAUTH_DATA_DIR, operatorPassword, otherResources };
+  const clientId = read(env, 'VAPI_MCP_OAUTH_CLIENT_ID');
+  const clientSecret = read(env, 'VAPI_MCP_OAUTH_CLIENT_SECRET');
+  if ((clientId === undefined) !== (clientSecret === undefined)) {
+    throw new ConfigError('Set both VAPI_MCP_OAUTH_CLIENT_ID and VAPI_MCP_OAUTH_CLIENT_SECRET (this server\'s credentials at the issuer, for introspection), or neither.');
+  }
+  const introspectionClient = clientId && clientSecret ? { id: clientId, secret: clientSecret } : undefined;
+  return { mode, publicUrl, issuer, introspectionClient, dataDir: read(env, 'VAPI_MCP_DATA_DIR') ?? DEFAULT_OAUTH_DATA_DIR, operatorPassword, otherResources };
 }
 
 /** The public URL of the MCP endpoint: https (http only on loopback), path /mcp (added when only an origin is given). */

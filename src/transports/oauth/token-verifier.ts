@@ -27,6 +27,8 @@ export interface TokenVerifierOptions {
   keys: URL | JSONWebKeySet | (() => JSONWebKeySet);
   /** A final check after the signature (the built-in server: is the grant behind the token still there). */
   stillValid?(payload: JWTPayload): Promise<boolean>;
+  /** Checks a token that is not a JWT (RFC 7662 introspection), when the issuer offers it. */
+  introspect?(token: string): Promise<TokenCheck>;
 }
 
 export class TokenVerifier {
@@ -50,6 +52,7 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<TokenCheck> {
+    if (this.options.introspect && token.split('.').length !== 3) return this.options.introspect(token);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.getKey, {
