@@ -106,6 +106,11 @@ describe('the built-in authorization server through the SDK client', () => {
     expect(refreshed.scope?.split(' ').sort()).toEqual(['calls:dial', 'calls:read']);
     expect((await initialize(refreshed.access_token)).status).toBe(200);
 
+    // Another client cannot revoke this one's tokens.
+    const other = await raw(`${issuer}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [LOOPBACK_CALLBACK], token_endpoint_auth_method: 'none' }) });
+    await postForm(`${issuer}/oauth/revoke`, { token: refreshed.refresh_token!, client_id: JSON.parse(other.body).client_id });
+    expect((await initialize(refreshed.access_token)).status).toBe(200);
+
     // Revoking the refresh token revokes the grant: its still-unexpired access token stops working at once.
     const revoked = await postForm(`${issuer}/oauth/revoke`, { token: refreshed.refresh_token!, client_id: registered!.client_id });
     expect(revoked.status).toBe(200);
@@ -217,6 +222,24 @@ describe('a client named by its Client ID Metadata Document', () => {
     } finally {
       await new Promise<void>((resolve) => documentServer.close(() => resolve()));
     }
+  });
+});
+
+describe('behind a TLS-terminating proxy', () => {
+  it('names the public https URL everywhere, whatever the proxy forwards', async () => {
+    await startBuiltin(await dataDir(), { VAPI_MCP_PUBLIC_URL: 'https://calls.example.com/mcp' });
+    const origin = new URL(h!.url).origin;
+    const asProxied = { host: 'calls.example.com', 'x-forwarded-proto': 'http' };
+    const resource = JSON.parse((await raw(`${origin}/.well-known/oauth-protected-resource/mcp`, { headers: asProxied })).body);
+    expect(resource.resource).toBe('https://calls.example.com/mcp');
+    expect(resource.authorization_servers).toEqual(['https://calls.example.com']);
+    const metadata = JSON.parse((await raw(`${origin}/.well-known/oauth-authorization-server`, { headers: asProxied })).body);
+    expect(metadata.issuer).toBe('https://calls.example.com');
+    for (const key of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'revocation_endpoint', 'jwks_uri']) {
+      expect(metadata[key], key).toMatch(/^https:\/\/calls\.example\.com\/oauth\//);
+    }
+    const challenge = await raw(h!.url, { method: 'POST', headers: { ...MCP_HEADERS, ...asProxied }, body: initializeBody() });
+    expect(String(challenge.headers['www-authenticate'])).toContain('resource_metadata="https://calls.example.com/.well-known/oauth-protected-resource/mcp"');
   });
 });
 

@@ -14,10 +14,22 @@ import { OAuthStore } from './store.js';
 
 const DISCOVERY_PATHS = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
 
+/**
+ * oidc-provider builds every URL it hands out (endpoints in its metadata, redirects, cookie security) from the
+ * request; the request passed the Host check, so it is told the public origin outright. Behind a TLS-terminating
+ * proxy it would otherwise see http.
+ */
+function asPublic(req: IncomingMessage, resource: URL, trustProxy: boolean): IncomingMessage {
+  req.headers['x-forwarded-proto'] = resource.protocol.slice(0, -1);
+  req.headers['x-forwarded-host'] = resource.host;
+  if (!trustProxy) delete req.headers['x-forwarded-for'];
+  return req;
+}
+
 export async function startBuiltin({ oauth, resource, staticToken, trustProxy, logger, fetch }: OAuthFaceOptions): Promise<OAuthFace> {
   const issuer = resource.origin;
   const store = await OAuthStore.open(oauth.dataDir);
-  const provider = createProvider({ issuer, resource: resource.href, otherResources: oauth.otherResources, store, trustProxy, fetch });
+  const provider = createProvider({ issuer, resource: resource.href, otherResources: oauth.otherResources, store, fetch });
   provider.on('server_error', (_ctx, err) => logger.error('authorization server error', { error: err.message }));
   const operator = new Operator(oauth.operatorPassword, store.secrets.cookieKeys[0]!, resource.protocol === 'https:', (link) => {
     logger.info(`Operator sign-in (one use): ${link}`);
@@ -47,7 +59,7 @@ export async function startBuiltin({ oauth, resource, staticToken, trustProxy, l
       } else if (DISCOVERY_PATHS.has(path) || path.startsWith(`${OAUTH_PREFIX}/`)) {
         // RFC 8414's name for the same document oidc-provider serves as OpenID discovery.
         if (path === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
-        await callback(req, res);
+        await callback(asPublic(req, resource, trustProxy), res);
       } else {
         return false;
       }

@@ -22,11 +22,10 @@ export interface BuiltinProviderOptions {
   /** Other servers' MCP URLs tokens may also be issued for. */
   otherResources: readonly string[];
   store: OAuthStore;
-  trustProxy: boolean;
   fetch?: typeof fetch;
 }
 
-export function createProvider({ issuer, resource, otherResources, store, trustProxy, fetch }: BuiltinProviderOptions): Provider {
+export function createProvider({ issuer, resource, otherResources, store, fetch }: BuiltinProviderOptions): Provider {
   const resources = new Set([resource, ...otherResources]);
   const configuration: Configuration = {
     adapter: adapterFor(store) as never,
@@ -49,7 +48,8 @@ export function createProvider({ issuer, resource, otherResources, store, trustP
       devInteractions: { enabled: false },
       userinfo: { enabled: false },
       registration: { enabled: true },
-      revocation: { enabled: true },
+      // A client revokes only its own tokens (silently ignored otherwise, RFC 7009 style).
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => resource,
@@ -112,7 +112,8 @@ export function createProvider({ issuer, resource, otherResources, store, trustP
     },
   };
   const provider = new Provider(issuer, configuration);
-  provider.proxy = trustProxy;
+  // The public origin arrives in X-Forwarded-* headers this server sets itself (builtin/index.ts).
+  provider.proxy = true;
   return provider;
 }
 
