@@ -5,7 +5,8 @@
  * notification stream, resumable with Last-Event-ID from a bounded per-session store. GET /healthz reports
  * counts. close() stops accepting and closes every session; the core (and its recordings) belongs to the caller.
  *
- * Order at the door: Host/Origin (403) → CORS preflight → bearer token (401) → body size (413) → session.
+ * Order at the door: Host/Origin (403) → OAuth's own paths (metadata, the built-in authorization server) → CORS
+ * preflight → bearer token or OAuth access token (401/403) → body size (413) → session (bound to who opened it).
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -19,8 +20,8 @@ import { VERSION } from '../version.js';
 import { BoundedEventStore } from './event-store.js';
 import { checkBearer, checkHostAndOrigin, clientAddress, corsHeaders, preflightHeaders, type Refusal } from './http-gate.js';
 import type { HttpOptions } from './http-options.js';
-import { FULL_RIGHTS, type Scope } from '../mcp/rights.js';
-import { startOAuth, type Access, type OAuthFace } from './oauth/index.js';
+import { FULL_RIGHTS } from '../mcp/rights.js';
+import { startOAuth, type Access, type Admission, type OAuthFace } from './oauth/index.js';
 import { ToolCallLimit } from './tool-call-limit.js';
 
 export interface HttpServerOptions {
@@ -170,12 +171,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   /** OAuth (with the static token beside it), or the static token alone, or nobody on loopback without one. */
-  async function admit(req: IncomingMessage): Promise<{ access: Access } | { refusal: Refusal; reason: string }> {
+  async function admit(req: IncomingMessage): Promise<Admission> {
     if (oauth) return oauth.resourceServer.admit(req);
     if (settings.oauth) return { refusal: { status: 503, message: 'The server is starting; try again shortly.', headers: { 'retry-after': '1' } }, reason: 'OAuth not ready yet' };
     const refusal = checkBearer(req, settings.token);
     if (refusal) return { refusal, reason: 'missing or wrong bearer token' };
-    return { access: { principal: settings.token ? 'static-token' : 'anyone', rights: FULL_RIGHTS as ReadonlySet<Scope> } };
+    return { access: { principal: settings.token ? 'static-token' : 'anyone', rights: FULL_RIGHTS } };
   }
 
   function health(res: ServerResponse): void {
