@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../src/config.js';
 import { loadHttpOptions } from '../src/transports/http-options.js';
 import { VALID_NUMBER } from './helpers/harness.js';
-import { initializeBody, MCP_HEADERS, raw, startHttpHarness, type HttpHarness } from './helpers/http.js';
+import { initializeBody, MCP_HEADERS, ok, raw, startHttpHarness, type HttpHarness } from './helpers/http.js';
 import { startFakeIssuer, type FakeIssuer } from './helpers/oauth.js';
 
 const ALL = 'calls:read calls:steer calls:dial';
@@ -200,6 +200,11 @@ describe('rights by scope', () => {
 
     const dialer = await connect(await idp.sign(claims({ scope: 'calls:dial' })));
     expect((await dialer.listTools()).tools.map((t) => t.name).sort()).toEqual(['create_call', 'transfer_call']);
+
+    // The console shows each connection only the controls its scopes allow.
+    const { callId } = await ok<{ callId: string }>(dialer, 'create_call', { customer: { number: VALID_NUMBER } });
+    expect((await ok<{ controls: unknown }>(reader, 'console_updates', { callId })).controls).toEqual({ steer: false, transfer: false });
+    expect((await ok<{ controls: unknown }>(steerer, 'console_updates', { callId })).controls).toEqual({ steer: true, transfer: false });
 
     // The static token keeps every right beside OAuth.
     const operator = await connect(STATIC_TOKEN);

@@ -13,7 +13,7 @@ import { CallCore, createCallCore } from '../core/call-core.js';
 import type { ConfirmOutcome, OperationContext } from '../core/parts.js';
 import { isAtLeast, StderrLogger, type Logger, type LogLevel } from '../log.js';
 import { registerTranscriptResource } from './resources/transcript.js';
-import { registerTools } from './tools/index.js';
+import { registerTools, toolsFor } from './tools/index.js';
 import type { Scope } from './rights.js';
 import { VERSION } from '../version.js';
 
@@ -61,8 +61,9 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     signal: extra.signal,
     confirm: (message) => confirmWithElicitation(mcp, message),
   });
-  const liveConsole = consoleApp();
   const rights = options.core === undefined ? undefined : options.rights;
+  const offered = new Set(toolsFor({ readOnly: config.readOnly, rights }).map((tool) => tool.name));
+  const liveConsole = consoleApp((name) => offered.has(name));
   registerTools(mcp, core, { contextFor, rights, extraTools: liveConsole.tools, metaFor: liveConsole.metaFor });
   liveConsole.registerResource(mcp);
   const transcriptResource = registerTranscriptResource(mcp, core);
