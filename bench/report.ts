@@ -139,6 +139,8 @@ export function renderMarkdown(r: BenchResults): string {
     );
     if (stdio) out.push(`| stdio (capacity step) | 1 | ${stdio.server.cpuPercent}% | ${stdio.server.rssMb} MB | ${triple(stdio.latency.unthrottled)} ms (n=${stdio.latency.unthrottled.n}) | ${stdio.latency.throttled.n} | ${stdio.notificationsInWindow} | 1 |`);
     out.push('', `Events never followed by an update: ${h.latency.unnotified}. Simulator kept up: ${h.simulatorKeptUp ? 'yes' : 'no'}.`);
+    const t = h.tokenCheck;
+    out.push('', `**OAuth access-token check per request** (${t.iterations} checks, JWKS cached: fetched ${t.jwksFetches} time${t.jwksFetches === 1 ? '' : 's'}): p50 / p99 / max ${triple(t.latency)} ms.`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -30,6 +30,8 @@ export interface HttpSettings {
   staggerMs: number;
   warmupMs: number;
   windowMs: number;
+  /** Access-token checks timed (OAuth's cost per request). */
+  tokenChecks: number;
 }
 
 export interface BenchSettings {
@@ -81,7 +83,7 @@ export const FULL: BenchSettings = {
   baseline: { minutes: [1, 10, 30], naiveCapMs: 30_000, replaySpeed: 200 },
   startup: { runs: 9 },
   overhead: { warmup: 30, iterations: 300 },
-  http: { calls: 100, sessions: 10, staggerMs: 3_000, warmupMs: 3_000, windowMs: 12_000 },
+  http: { calls: 100, sessions: 10, staggerMs: 3_000, warmupMs: 3_000, windowMs: 12_000, tokenChecks: 5_000 },
 };
 
 export const QUICK: BenchSettings = {
@@ -94,5 +96,5 @@ export const QUICK: BenchSettings = {
   baseline: { minutes: [0.25], naiveCapMs: 5_000, replaySpeed: 200 },
   startup: { runs: 2 },
   overhead: { warmup: 5, iterations: 20 },
-  http: { calls: 5, sessions: 2, staggerMs: 300, warmupMs: 1_000, windowMs: 1_500 },
+  http: { calls: 5, sessions: 2, staggerMs: 300, warmupMs: 1_000, windowMs: 1_500, tokenChecks: 300 },
 };

@@ -69,6 +69,13 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     met: init === null ? null : init < 300,
   });
 
+  const tokenCheck = r.http?.tokenCheck.latency.p50 ?? null;
+  checks.push({
+    target: 'OAuth access-token check per request < 1 ms p50 (JWKS cached)',
+    measured: tokenCheck === null ? 'not run' : `p50 ${tokenCheck} ms, p99 ${r.http!.tokenCheck.latency.p99} ms`,
+    met: tokenCheck === null ? null : tokenCheck < 1,
+  });
+
   const tools = r.overhead ? Object.entries(r.overhead.tools) : [];
   checks.push({
     target: 'MCP overhead per tool call < 2 ms p50',

@@ -37,14 +37,16 @@ Options:
   --sim-speed N      with --simulate: run simulated calls N times faster than real time (default 1)
   --read-only        expose only tools that cannot change a call (also VAPI_READ_ONLY=1)
   --http             serve Streamable HTTP instead of stdio; --host/--port (VAPI_MCP_HOST, VAPI_MCP_PORT) pick
-                     the address; any address but loopback needs VAPI_MCP_TOKEN (see the README)
+                     the address; any address but loopback needs VAPI_MCP_TOKEN or OAuth (see the README)
+  --oauth builtin    with --http: OAuth 2.1 with the built-in authorization server (VAPI_MCP_OAUTH=builtin);
+                     for claude.ai and ChatGPT (see docs/remote.md)
   -h, --help         show this help
   -v, --version      print the version
 
 Environment: VAPI_API_KEY (or VAPI_TOKEN), VAPI_BASE_URL, VAPI_PUBLIC_KEY, VAPI_ASSISTANT_ID,
 VAPI_PHONE_NUMBER_ID, VAPI_RECORDINGS_DIR, VAPI_ALLOWED_NUMBERS, VAPI_ALLOWED_COUNTRIES,
 VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_CONFIRM_CALLS, VAPI_READ_ONLY, VAPI_LOG_LEVEL;
-with --http also VAPI_MCP_TOKEN, VAPI_MCP_ALLOWED_HOSTS, VAPI_MCP_ALLOWED_ORIGINS, VAPI_MCP_TRUST_PROXY and more.
+with --http also VAPI_MCP_TOKEN, VAPI_MCP_PUBLIC_URL, VAPI_MCP_OAUTH_ISSUER, VAPI_MCP_ALLOWED_HOSTS, VAPI_MCP_ALLOWED_ORIGINS, VAPI_MCP_TRUST_PROXY and more.
 See the README for each.
 `;
 
@@ -83,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
         http: { type: 'boolean' },
         host: { type: 'string' },
         port: { type: 'string' },
+        oauth: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -104,8 +107,8 @@ async function main(argv: string[]): Promise<void> {
     fail('--sim-speed only applies with --simulate (it sets how fast simulated calls run). Add --simulate or drop --sim-speed.');
   }
 
-  if ((flags.host !== undefined || flags.port !== undefined) && !flags.http) {
-    fail('--host and --port only apply with --http (they set where the HTTP server listens). Add --http or drop them.');
+  if ((flags.host !== undefined || flags.port !== undefined || flags.oauth !== undefined) && !flags.http) {
+    fail('--host, --port and --oauth only apply with --http (they set where and how the HTTP server listens). Add --http or drop them.');
   }
 
   let config: Config;
@@ -115,7 +118,7 @@ async function main(argv: string[]): Promise<void> {
     config = loadConfig(process.env, { simulate: flags.simulate, readOnly: flags['read-only'] });
     if (flags.http) {
       const { loadHttpOptions } = await import('./transports/http-options.js');
-      httpOptions = loadHttpOptions(process.env, { host: flags.host, port: flags.port });
+      httpOptions = loadHttpOptions(process.env, { host: flags.host, port: flags.port, oauth: flags.oauth });
     }
     ({ diskFull } = prepareRecordingsDir(config.recordingsDir));
   } catch (err) {
@@ -136,6 +139,8 @@ async function main(argv: string[]): Promise<void> {
   redactor.add(config.apiKey);
   redactor.add(config.publicKey);
   redactor.add(httpOptions?.token);
+  redactor.add(httpOptions?.oauth?.operatorPassword);
+  redactor.add(httpOptions?.oauth?.introspectionClient?.secret);
   const logger = new StderrLogger({ level: config.logLevel, redact: redactor.redact });
   if (diskFull) logger.warn(diskFull);
   for (const repaired of await repairRecordings(config.recordingsDir)) {

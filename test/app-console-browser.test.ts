@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_URI } from '../src/mcp/app/index.js';
 import type { ScriptTurn } from '../src/sim/index.js';
 import { follow, startHarness, until, VALID_NUMBER, type Harness } from './helpers/harness.js';
+import { simApi } from './helpers/sim.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BROWSER_FLAGS = [
@@ -94,8 +95,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(options: { speed?: number; script?: ScriptTurn[]; hangupAfterScript?: boolean } = {}): Promise<Harness> {
+async function start(options: { speed?: number; script?: ScriptTurn[]; hangupAfterScript?: boolean; readOnly?: boolean } = {}): Promise<Harness> {
   h = await startHarness({
+    ...(options.readOnly ? { config: { readOnly: true } } : {}),
     sim: {
       hangupAfterScript: options.hangupAfterScript ?? false,
       speed: options.speed ?? 10,
@@ -270,6 +272,17 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     await frame.locator('#transfer').click();
     await frame.locator('#outcome-reason', { hasText: 'assistant-forwarded-call' }).waitFor({ timeout: 20_000 });
     expect(controls(harness, callId, 'transfer')).toEqual([{ type: 'transfer', destination: { type: 'number', number: '+442071838750' } }]);
+  }, 60_000);
+
+  it('shows a connection that may only watch no controls, and says so', async () => {
+    const harness = await start({ readOnly: true });
+    // Read-only: the call is placed behind the server's back, straight at the simulator.
+    const placed = await simApi(harness.sim, 'POST', '/call', { assistantId: 'assistant-test', phoneNumberId: 'phone-test', customer: { number: VALID_NUMBER } });
+    const callId = (placed.body as { id: string }).id;
+    const read = await harness.client.callTool({ name: 'get_call', arguments: { callId } });
+    const frame = await openView(harness, { callId }, read);
+    await frame.locator('#controls-note').waitFor({ state: 'visible', timeout: 20_000 });
+    for (const id of ['say-form', 'whisper-form', 'mute-row', 'transfer-form', 'end-row']) expect(await frame.locator(`#${id}`).isHidden(), id).toBe(true);
   }, 60_000);
 
   it('shows a refused number\'s refusal in words', async () => {

@@ -30,6 +30,7 @@ interface Update {
   etag: string;
   levels?: unknown;
   connection: string;
+  controls: { steer: boolean; transfer: boolean };
 }
 
 describe('console resource', () => {
@@ -99,6 +100,7 @@ describe('console_updates', () => {
     expect(first.lines.length).toBeGreaterThanOrEqual(2);
     expect(first.lines.map((l) => l.seq)).toEqual(first.lines.map((_, i) => i + 1));
     expect(first.connection).toBe('connected');
+    expect(first.controls).toEqual({ steer: true, transfer: true });
     // The simulator streams stereo audio, so the meters follow the measured level of each party.
     expect(first.levels).toMatchObject({ customer: { rmsDbfs: expect.any(Number) }, assistant: { rmsDbfs: expect.any(Number) } });
 

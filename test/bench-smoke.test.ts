@@ -92,10 +92,13 @@ describe('bench --quick', () => {
     expect(h.latency.unthrottled.n + h.latency.throttled.n).toBeGreaterThan(0);
     expect(h.latency.unnotified).toBe(0);
     expect(h.serverCpuPercent).toBeGreaterThan(0);
+    // Every timed check passed (a refused token throws), and the keys were fetched once.
+    expect(h.tokenCheck.latency.n).toBe(QUICK.http.tokenChecks);
+    expect(h.tokenCheck.jwksFetches).toBe(1);
   });
 
   it('reports every target and renders the Markdown tables', () => {
-    expect(results.targets).toHaveLength(8);
+    expect(results.targets).toHaveLength(9);
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
     expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');

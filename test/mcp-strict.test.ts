@@ -84,8 +84,10 @@ describe('one failure envelope', () => {
     const misspelt = await h.err('readTranscript', {});
     expect(misspelt).toMatchObject({ status: 'error', code: 'unknown-tool', retryable: false });
     expect(misspelt.reason).toContain('did you mean "read_transcript"?');
-    // Read-only mode does not offer tools that change calls, and says so in the same shape.
-    expect((await h.err('create_call', { customer: { number: VALID_NUMBER } })).code).toBe('unknown-tool');
+    // Read-only mode does not offer tools that change calls, and says why in the same shape.
+    const withheld = await h.err('create_call', { customer: { number: VALID_NUMBER } });
+    expect(withheld).toMatchObject({ code: 'read-only', retryable: false });
+    expect(withheld.reason).toContain('read-only mode');
     expect(h.sim.requests).toHaveLength(0);
   });
 

@@ -17,6 +17,7 @@ import { ServerProcess, serverEnv, TEST_NUMBER } from '../lib/server-process.js'
 import { SimHost } from '../lib/sim-host-client.js';
 import { round } from '../lib/stats.js';
 import type { HttpSettings } from '../settings.js';
+import { measureTokenCheck, type TokenCheckResult } from './token-check.js';
 
 export interface HttpResult {
   calls: number;
@@ -30,6 +31,8 @@ export interface HttpResult {
   /** Listen sockets the simulator saw per call at most (1 when the sessions share one listener per call). */
   listenSocketsPerCall: number | null;
   simulatorKeptUp: boolean;
+  /** OAuth: the cost of checking an access token, paid once per HTTP request. */
+  tokenCheck: TokenCheckResult;
 }
 
 const MCP_CONCURRENCY = 16;
@@ -94,6 +97,7 @@ export async function runHttp(settings: HttpSettings, { pinning, seed, serverEnt
     const windowMs = windowEnd - windowStart;
     const listenSockets = await sim.listenSockets(callIds).catch(() => null);
     await sim.hangup(callIds);
+    const tokenCheck = await measureTokenCheck(settings.tokenChecks);
     return {
       calls: settings.calls,
       sessions: settings.sessions,
@@ -104,6 +108,7 @@ export async function runHttp(settings: HttpSettings, { pinning, seed, serverEnt
       notificationsInWindow: [...notified.values()].reduce((a, times) => a + times.filter((t) => t >= windowStart && t < windowEnd).length, 0),
       listenSocketsPerCall: listenSockets,
       simulatorKeptUp: sentInWindow >= settings.calls * 64 * windowMs * 0.97,
+      tokenCheck,
     };
   } finally {
     for (const session of sessions) session.close();

@@ -13,7 +13,8 @@ import { CallCore, createCallCore } from '../core/call-core.js';
 import type { ConfirmOutcome, OperationContext } from '../core/parts.js';
 import { isAtLeast, StderrLogger, type Logger, type LogLevel } from '../log.js';
 import { registerTranscriptResource } from './resources/transcript.js';
-import { registerTools } from './tools/index.js';
+import { registerTools, toolsFor } from './tools/index.js';
+import type { Scope } from './rights.js';
 import { VERSION } from '../version.js';
 
 
@@ -30,6 +31,8 @@ export type CreateServerOptions =
   | {
       /** A shared core (createCallCore): this server is one connection on it and never closes it. */
       core: CallCore;
+      /** The connection's OAuth scopes: only the tools they cover are listed and callable. Every scope when absent. */
+      rights?: ReadonlySet<Scope>;
       config?: undefined;
     };
 
@@ -50,7 +53,7 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     { name: 'vapi-call-mcp', title: 'Vapi live calls', version: VERSION },
     {
       capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} },
-      instructions: instructions(config, core.describePolicy()),
+      instructions: instructions(config, core.describePolicy(), options.core === undefined ? undefined : options.rights),
     },
   );
 
@@ -58,8 +61,10 @@ export function createServer(options: CreateServerOptions): VapiCallServer {
     signal: extra.signal,
     confirm: (message) => confirmWithElicitation(mcp, message),
   });
-  const liveConsole = consoleApp();
-  registerTools(mcp, core, { contextFor, extraTools: liveConsole.tools, metaFor: liveConsole.metaFor });
+  const rights = options.core === undefined ? undefined : options.rights;
+  const offered = new Set(toolsFor({ readOnly: config.readOnly, rights }).map((tool) => tool.name));
+  const liveConsole = consoleApp((name) => offered.has(name));
+  registerTools(mcp, core, { contextFor, rights, extraTools: liveConsole.tools, metaFor: liveConsole.metaFor });
   liveConsole.registerResource(mcp);
   const transcriptResource = registerTranscriptResource(mcp, core);
 
@@ -140,7 +145,7 @@ async function confirmWithElicitation(mcp: McpServer, message: string): Promise<
   }
 }
 
-function instructions(config: Config, policy: string): string {
+function instructions(config: Config, policy: string, rights: ReadonlySet<Scope> | undefined): string {
   const lines = [
     'Place, listen to and steer live phone calls through Vapi.',
     'Typical flow: create_call (dryRun first unless the user clearly asked for the call) → read_transcript with sinceSeq/waitSeconds to follow the conversation → inject_say or add_message to steer → end_call → get_call for the outcome.',
@@ -155,7 +160,8 @@ function instructions(config: Config, policy: string): string {
     );
   }
   if (config.maxCallMinutes !== undefined) lines.push(`Calls end after at most ${config.maxCallMinutes} minutes.`);
-  if (!config.readOnly) lines.push('To stop everything at once, end_all_calls hangs up every live call.');
+  if (rights && !config.readOnly && rights.size < 3) lines.push(`This connection was granted only: ${[...rights].join(', ')}; tools outside these scopes are not offered.`);
+  if (!config.readOnly && (rights?.has('calls:steer') ?? true)) lines.push('To stop everything at once, end_all_calls hangs up every live call.');
   if (config.simulated) lines.push('SIMULATED: this server talks to a built-in Vapi simulator; no real phone calls are made.');
   return lines.join('\n');
 }

@@ -21,7 +21,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** Host (or, behind a trusted proxy, X-Forwarded-Host) must name this server; Origin, when sent, must be allowed. */
-export function checkHostAndOrigin(req: IncomingMessage, options: GateOptions): Refusal | undefined {
+export function checkHostAndOrigin(req: IncomingMessage, options: GateOptions, checkOrigin = true): Refusal | undefined {
   const forwarded = options.trustProxy ? header(req, 'x-forwarded-host')?.split(',')[0]?.trim() : undefined;
   const hostHeader = forwarded || header(req, 'host');
   const hostname = hostHeader ? hostnameOf(hostHeader) : undefined;
@@ -29,7 +29,7 @@ export function checkHostAndOrigin(req: IncomingMessage, options: GateOptions): 
     return { status: 403, message: 'Forbidden: this server does not answer to that Host. Add it to VAPI_MCP_ALLOWED_HOSTS if it is yours.' };
   }
   const origin = header(req, 'origin');
-  if (origin !== undefined && !isAllowedOrigin(origin, options)) {
+  if (checkOrigin && origin !== undefined && !isAllowedOrigin(origin, options)) {
     return { status: 403, message: 'Forbidden: requests from that Origin are not allowed. Add it to VAPI_MCP_ALLOWED_ORIGINS if it is yours.' };
   }
   return undefined;
@@ -74,13 +74,24 @@ export function preflightHeaders(req: IncomingMessage, options: GateOptions): Re
  */
 export function checkBearer(req: IncomingMessage, token: string | undefined): Refusal | undefined {
   if (token === undefined) return undefined;
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
-  if (match && timingSafeEqual(digest(match[1]!), digest(token))) return undefined;
+  const presented = bearerOf(req);
+  if (presented !== undefined && sameSecret(presented, token)) return undefined;
+  const match = presented !== undefined;
   return {
     status: 401,
     message: match ? 'Unauthorized: the bearer token is not valid.' : 'Unauthorized: send Authorization: Bearer <VAPI_MCP_TOKEN>.',
     headers: { 'www-authenticate': match ? 'Bearer realm="vapi-call-mcp", error="invalid_token"' : 'Bearer realm="vapi-call-mcp"' },
   };
+}
+
+/** The token of an `Authorization: Bearer …` header, if there is one. */
+export function bearerOf(req: IncomingMessage): string | undefined {
+  return /^Bearer[ ]+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '')?.[1];
+}
+
+/** Equal secrets, compared in constant time. */
+export function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 function digest(text: string): Buffer {

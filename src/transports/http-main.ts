@@ -24,7 +24,10 @@ export async function serveHttp({ config, http, logger, afterClose }: ServeHttpO
 
   exitOnShutdown(logger, 'closing sessions, finalising recordings', [() => running.close(), () => core.close(), async () => afterClose?.()]);
 
-  const access = http.token ? 'bearer token required' : isLoopbackAddress(http.host) ? 'loopback only, no token' : 'no token';
+  const oauth = http.oauth
+    ? `OAuth for ${running.resource} via ${http.oauth.mode === 'builtin' ? 'the built-in authorization server' : http.oauth.issuer}${http.token ? ', or the static bearer token' : ''}`
+    : undefined;
+  const access = oauth ?? (http.token ? 'bearer token required' : isLoopbackAddress(http.host) ? 'loopback only, no token' : 'no token');
   logger.info(
     `vapi-call-mcp ${VERSION} ready on ${running.url} (${access})${servingNotes(config)}`,
   );

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../config.js';
+import { loadOAuthOptions, type OAuthOptions } from './oauth/options.js';
 
 export interface HttpOptions {
   /** Address to bind. */
@@ -26,11 +27,15 @@ export interface HttpOptions {
   toolCallsPerMinute: number;
   /** Notifications kept per session for clients resuming a dropped stream with Last-Event-ID. */
   resumableEvents: number;
+  /** OAuth 2.1 (built-in or external authorization server); the static token keeps working beside it. */
+  oauth?: OAuthOptions;
 }
 
 export interface HttpFlags {
   host?: string;
   port?: string;
+  /** --oauth builtin|off */
+  oauth?: string;
 }
 
 export const DEFAULT_HTTP_PORT = 8788;
@@ -56,10 +61,14 @@ export function loadHttpOptions(env: Env, flags: HttpFlags = {}): HttpOptions {
   if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
     throw new ConfigError('VAPI_MCP_TOKEN must be at least 16 characters without spaces (for example: openssl rand -hex 32).');
   }
-  if (!token && !isLoopbackAddress(host)) {
+  const oauth = loadOAuthOptions(env, flags.oauth);
+  if (!token && !oauth && !isLoopbackAddress(host)) {
     throw new ConfigError(
-      `Refusing to listen on ${host} without a token: anyone who reaches the port could place calls. Set VAPI_MCP_TOKEN (for example: openssl rand -hex 32) or bind 127.0.0.1.`,
+      `Refusing to listen on ${host} without a token: anyone who reaches the port could place calls. Set VAPI_MCP_TOKEN (for example: openssl rand -hex 32), turn on OAuth (--oauth builtin or VAPI_MCP_OAUTH_ISSUER), or bind 127.0.0.1.`,
     );
+  }
+  if (oauth && !oauth.publicUrl && !isLoopbackAddress(host)) {
+    throw new ConfigError(`OAuth on ${host} needs VAPI_MCP_PUBLIC_URL, the address clients reach this server at (such as https://calls.example.com/mcp): tokens are issued for that exact URL.`);
   }
 
   const allowedHosts = (readList(env, 'VAPI_MCP_ALLOWED_HOSTS') ?? []).map((name) => {
@@ -69,6 +78,7 @@ export function loadHttpOptions(env: Env, flags: HttpFlags = {}): HttpOptions {
   });
   const bound = hostnameOf(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
   if (bound && !isWildcard(host)) allowedHosts.push(bound);
+  if (oauth?.publicUrl) allowedHosts.push(oauth.publicUrl.hostname.toLowerCase());
 
   const allowedOrigins = (readList(env, 'VAPI_MCP_ALLOWED_ORIGINS') ?? []).map((origin) => {
     let parsed: URL | undefined;
@@ -82,6 +92,8 @@ export function loadHttpOptions(env: Env, flags: HttpFlags = {}): HttpOptions {
     }
     return parsed.origin;
   });
+  // The sign-in and consent pages post their forms from the public origin.
+  if (oauth?.publicUrl) allowedOrigins.push(oauth.publicUrl.origin);
 
   return {
     host,
@@ -95,6 +107,7 @@ export function loadHttpOptions(env: Env, flags: HttpFlags = {}): HttpOptions {
     maxSessions: readCount(env, 'VAPI_MCP_MAX_SESSIONS', 100, 1, 10_000),
     toolCallsPerMinute: readCount(env, 'VAPI_MCP_TOOL_CALLS_PER_MINUTE', 120, 1, 100_000),
     resumableEvents: readCount(env, 'VAPI_MCP_RESUMABLE_EVENTS', 1000, 0, 1_000_000),
+    oauth,
   };
 }
 

@@ -5,7 +5,8 @@
  * notification stream, resumable with Last-Event-ID from a bounded per-session store. GET /healthz reports
  * counts. close() stops accepting and closes every session; the core (and its recordings) belongs to the caller.
  *
- * Order at the door: Host/Origin (403) → CORS preflight → bearer token (401) → body size (413) → session.
+ * Order at the door: Host/Origin (403) → OAuth's own paths (metadata, the built-in authorization server) → CORS
+ * preflight → bearer token or OAuth access token (401/403) → body size (413) → session (bound to who opened it).
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -19,12 +20,16 @@ import { VERSION } from '../version.js';
 import { BoundedEventStore } from './event-store.js';
 import { checkBearer, checkHostAndOrigin, clientAddress, corsHeaders, preflightHeaders, type Refusal } from './http-gate.js';
 import type { HttpOptions } from './http-options.js';
+import { FULL_RIGHTS } from '../mcp/rights.js';
+import { startOAuth, type Access, type Admission, type OAuthFace } from './oauth/index.js';
 import { ToolCallLimit } from './tool-call-limit.js';
 
 export interface HttpServerOptions {
   /** The process's call core, shared by every session; never closed here. */
   core: CallCore;
   http: HttpOptions;
+  /** How the built-in authorization server fetches Client ID Metadata Documents (tests serve them locally). */
+  oauthFetch?: typeof fetch;
   /** Defaults to the core's logger. Session lines (who connected from where) stay on stderr, never mirrored to the
    * MCP sessions, so one session never learns of another. */
   logger?: Logger;
@@ -33,6 +38,8 @@ export interface HttpServerOptions {
 export interface RunningHttpServer {
   /** http://host:port/mcp */
   url: string;
+  /** The canonical URL tokens must be issued for (VAPI_MCP_PUBLIC_URL, else url); set when OAuth is on. */
+  resource?: string;
   port: number;
   sessionCount(): number;
   /** Stops accepting and closes every session (not the core). Idempotent. */
@@ -43,6 +50,8 @@ interface Session {
   id: string;
   transport: StreamableHTTPServerTransport;
   server: VapiCallServer;
+  /** Who opened the session and with which scopes: later requests must come from the same principal. */
+  access: Access;
   limit: ToolCallLimit;
   /** HTTP requests of this session still open (an open notification stream keeps a session alive). */
   openRequests: number;
@@ -57,14 +66,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const logger = operatorOnly(options.logger ?? core.logger);
   const sessions = new Map<string, Session>();
   let closing: Promise<void> | undefined;
+  let oauth: OAuthFace | undefined;
 
-  const newServer = () => createServer({ core });
-
-  async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown, access: Access): Promise<void> {
     if (sessions.size >= settings.maxSessions) {
       return refuse(res, { status: 503, message: `Too many sessions (${settings.maxSessions}); close one or try again later.`, headers: { 'retry-after': '30' } });
     }
-    const server = newServer();
+    const server = createServer({ core, rights: access.rights });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: new BoundedEventStore(settings.resumableEvents),
@@ -75,7 +83,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         logger.info('HTTP session opened', { session: shortSession(id), client: clientAddress(req, settings.trustProxy), sessions: sessions.size });
       },
     });
-    const session: Session = { id: '', transport, server, limit: new ToolCallLimit(settings.toolCallsPerMinute), openRequests: 0, lastActive: Date.now() };
+    const session: Session = { id: '', transport, server, access, limit: new ToolCallLimit(settings.toolCallsPerMinute), openRequests: 0, lastActive: Date.now() };
     transport.onclose = () => {
       if (session.id && sessions.get(session.id) === session) {
         sessions.delete(session.id);
@@ -114,9 +122,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    const hostRefusal = checkHostAndOrigin(req, settings);
+    const path = (req.url ?? '/').split('?')[0]!;
+    const hostRefusal = checkHostAndOrigin(req, settings, !oauth?.isOpenToOtherOrigins(path));
     if (hostRefusal) return refuse(res, hostRefusal);
+    if (oauth && path !== MCP_PATH && (await oauth.serve(req, res, path))) return;
     const cors = corsHeaders(req, settings);
     for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
 
@@ -126,11 +135,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       res.writeHead(204, preflightHeaders(req, settings)).end();
       return;
     }
-    const authRefusal = checkBearer(req, settings.token);
-    if (authRefusal) {
-      logger.warn('HTTP request refused: missing or wrong bearer token', { client: clientAddress(req, settings.trustProxy) });
-      return refuse(res, authRefusal);
+    const admission = await admit(req);
+    if ('refusal' in admission) {
+      logger.warn(`HTTP request refused: ${admission.reason}`, { client: clientAddress(req, settings.trustProxy) });
+      return refuse(res, admission.refusal);
     }
+    const { access } = admission;
     if (closing) return refuse(res, { status: 503, message: 'The server is shutting down.', headers: { connection: 'close' } });
 
     let body: unknown;
@@ -143,16 +153,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
-      if (!session) return refuse(res, { status: 404, message: 'Session not found: it expired or the server restarted. Initialise a new session.' }, -32001);
+      // Another principal's session is as good as absent: its id proves nothing.
+      if (!session || session.access.principal !== access.principal) {
+        return refuse(res, { status: 404, message: 'Session not found: it expired or the server restarted. Initialise a new session.' }, -32001);
+      }
+      const missing = [...session.access.rights].filter((scope) => !access.rights.has(scope));
+      if (missing.length && oauth) return refuse(res, oauth.resourceServer.insufficientScope(missing));
       return handle(session, req, res, body);
     }
     if (req.method === 'POST' && (isInitializeRequest(body) || (Array.isArray(body) && body.length === 1 && isInitializeRequest(body[0])))) {
-      return openSession(req, res, body);
+      return openSession(req, res, body, access);
     }
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') {
       return refuse(res, { status: 405, message: 'Method not allowed.', headers: { allow: 'GET, POST, DELETE, OPTIONS' } });
     }
     return refuse(res, { status: 400, message: 'Bad Request: send an initialize request first, then the Mcp-Session-Id header it returns.' });
+  }
+
+  /** OAuth (with the static token beside it), or the static token alone, or nobody on loopback without one. */
+  async function admit(req: IncomingMessage): Promise<Admission> {
+    if (oauth) return oauth.resourceServer.admit(req);
+    if (settings.oauth) return { refusal: { status: 503, message: 'The server is starting; try again shortly.', headers: { 'retry-after': '1' } }, reason: 'OAuth not ready yet' };
+    const refusal = checkBearer(req, settings.token);
+    if (refusal) return { refusal, reason: 'missing or wrong bearer token' };
+    return { access: { principal: settings.token ? 'static-token' : 'anyone', rights: FULL_RIGHTS } };
   }
 
   function health(res: ServerResponse): void {
@@ -192,9 +216,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   });
   const { port } = httpServer.address() as AddressInfo;
   const urlHost = settings.host.includes(':') && !settings.host.startsWith('[') ? `[${settings.host}]` : settings.host;
+  const url = `http://${urlHost}:${port}${MCP_PATH}`;
+  const resource = settings.oauth ? (settings.oauth.publicUrl ?? new URL(url)) : undefined;
+  if (settings.oauth && resource) {
+    try {
+      oauth = await startOAuth({ oauth: settings.oauth, resource, staticToken: settings.token, trustProxy: settings.trustProxy, logger, fetch: options.oauthFetch });
+    } catch (err) {
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      throw err;
+    }
+  }
 
   return {
-    url: `http://${urlHost}:${port}${MCP_PATH}`,
+    url,
+    resource: resource?.href,
     port,
     sessionCount: () => sessions.size,
     close() {

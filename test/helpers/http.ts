@@ -39,6 +39,8 @@ export interface HttpHarnessOptions {
   sim?: SimulatorOptions;
   env?: Record<string, string>;
   http?: Partial<HttpOptions>;
+  /** The built-in authorization server's fetch for Client ID Metadata Documents. */
+  oauthFetch?: typeof fetch;
 }
 
 export async function startHttpHarness(options: HttpHarnessOptions = {}): Promise<HttpHarness> {
@@ -74,7 +76,7 @@ export async function startHttpHarness(options: HttpHarnessOptions = {}): Promis
   const logLines: string[] = [];
   const logger = new StderrLogger({ level: 'debug', write: (line) => logLines.push(line), redact: redactor.redact });
   const core = createCallCore({ config, logger });
-  const server = await startHttpServer({ core, http });
+  const server = await startHttpServer({ core, http, oauthFetch: options.oauthFetch });
   const clients: Client[] = [];
 
   return {

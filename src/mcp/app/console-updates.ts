@@ -42,15 +42,24 @@ const output = {
   missedLines: z.number().optional(),
   etag: z.string().describe('Pass back with the next request'),
   source: z.enum(['live', 'vapi']),
+  controls: z
+    .object({ steer: z.boolean(), transfer: z.boolean() })
+    .describe("Which of the console's controls this connection may use (read-only mode, its OAuth scopes)"),
 };
 
-export const consoleUpdatesTool = defineTool({
+/** May this connection call the tool behind a control. */
+export type ToolAllowed = (toolName: string) => boolean;
+
+export const consoleUpdatesTool = (allowed: ToolAllowed) => defineTool({
   name: CONSOLE_UPDATES_TOOL,
   title: 'Live call console updates',
   description: 'For the live call console view only: what changed in a call since the cursor, waiting briefly for news.',
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
-  run: (core, { callId, ...request }, context) => core.liveUpdate(callId, request, context),
+  scope: 'calls:read',
+  run: async (core, { callId, ...request }, context) => ({
+    ...(await core.liveUpdate(callId, request, context)),
+    controls: { steer: allowed('inject_say'), transfer: allowed('transfer_call') },
+  }),
 }) as unknown as ToolDefinition;

@@ -6,7 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import type { ToolDefinition } from '../tools/define.js';
 import { CONSOLE_URI, registerConsoleResource } from './console-resource.js';
-import { CONSOLE_UPDATES_TOOL, consoleUpdatesTool } from './console-updates.js';
+import { CONSOLE_UPDATES_TOOL, consoleUpdatesTool, type ToolAllowed } from './console-updates.js';
 
 export { CONSOLE_URI, CONSOLE_MIME_TYPE } from './console-resource.js';
 export { CONSOLE_UPDATES_TOOL } from './console-updates.js';
@@ -22,9 +22,10 @@ export interface ConsoleApp {
   registerResource(mcp: McpServer): void;
 }
 
-export function consoleApp(): ConsoleApp {
+/** `allowed` says which tools the connection may call, so the view shows only the controls it can use. */
+export function consoleApp(allowed: ToolAllowed = () => true): ConsoleApp {
   return {
-    tools: [consoleUpdatesTool],
+    tools: [consoleUpdatesTool(allowed)],
     metaFor(toolName) {
       if (toolName === CONSOLE_UPDATES_TOOL) return { ui: { resourceUri: CONSOLE_URI, visibility: ['app'] } };
       // The flat key is the extension's older spelling; hosts of that era read only it.

@@ -20,6 +20,6 @@ export const addMessageTool = defineTool({
   },
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:steer',
   run: (core, { callId, ...request }, context) => core.addMessage(callId, request, context),
 });

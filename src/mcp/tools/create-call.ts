@@ -110,6 +110,6 @@ export const createCallTool = defineTool({
   output,
   // Not destructive (it changes nothing that exists) but not idempotent: every call places another call.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:dial',
   run: (core, args, context) => core.placeCall(args, context),
 });

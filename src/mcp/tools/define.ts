@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { CallCore } from '../../core/call-core.js';
 import type { OperationContext } from '../../core/parts.js';
+import type { Scope } from '../rights.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -17,8 +18,8 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   input: I;
   output: O;
   annotations: ToolAnnotations;
-  /** False for tools that only read; --read-only exposes only those. */
-  changesCalls: boolean;
+  /** The OAuth scope a connection needs to see and call this tool; --read-only exposes only calls:read tools. */
+  scope: Scope;
   /** Calls the core's operation; its result is the tool's structuredContent. */
   run(core: CallCore, args: z.output<z.ZodObject<I>>, context: OperationContext): Promise<z.output<z.ZodObject<O>>>;
 }

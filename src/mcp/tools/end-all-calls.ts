@@ -26,6 +26,6 @@ export const endAllCallsTool = defineTool({
     note: z.string(),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:steer',
   run: (core, args, context) => core.endAllCalls(args, context),
 });

@@ -15,6 +15,6 @@ export const endCallTool = defineTool({
   input: { callId: callIdField, confirmationToken: confirmationTokenInput },
   output: { ...controlOutput, ...confirmationOutput },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:steer',
   run: (core, { callId, ...request }, context) => core.endCall(callId, request, context),
 });

@@ -47,6 +47,6 @@ export const getCallTool = defineTool({
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, { callId, ...request }, context) => core.getCall(callId, request, context),
 });

@@ -12,6 +12,7 @@ import { addMessageTool } from './add-message.js';
 import { listedInput, nearestName, parseArguments, strictInput } from './arguments.js';
 import { createCallTool } from './create-call.js';
 import type { ToolDefinition } from './define.js';
+import { FULL_RIGHTS, type Scope } from '../rights.js';
 import { endAllCallsTool } from './end-all-calls.js';
 import { endCallTool } from './end-call.js';
 import { getCallTool } from './get-call.js';
@@ -41,8 +42,40 @@ export const ALL_TOOLS: readonly ToolDefinition[] = [
   endAllCallsTool,
 ] as unknown as ToolDefinition[];
 
-export function toolsFor(options: { readOnly: boolean }): ToolDefinition[] {
-  return ALL_TOOLS.filter((tool) => !options.readOnly || !tool.changesCalls);
+export interface ToolGate {
+  readOnly: boolean;
+  /** The connection's scopes; every scope when absent (stdio, the static bearer token). */
+  rights?: ReadonlySet<Scope>;
+}
+
+export function toolsFor(gate: ToolGate): ToolDefinition[] {
+  return ALL_TOOLS.filter((tool) => isAllowed(tool, gate));
+}
+
+function isAllowed(tool: ToolDefinition, { readOnly, rights = FULL_RIGHTS }: ToolGate): boolean {
+  return rights.has(tool.scope) && (!readOnly || tool.scope === 'calls:read');
+}
+
+/** Why a tool of the catalog is not offered to this connection: read-only mode or a scope it lacks. */
+function withheld(toolName: string, gate: ToolGate, allowed: string[]): CallFailure | undefined {
+  const tool = ALL_TOOLS.find((t) => t.name === toolName);
+  if (!tool || isAllowed(tool, gate)) return undefined;
+  if (gate.readOnly && tool.scope !== 'calls:read') {
+    return {
+      status: 'error',
+      code: 'read-only',
+      reason: `${toolName} changes calls, and this server runs in read-only mode.`,
+      suggestion: `Use one of: ${allowed.join(', ')}; the operator can restart the server without --read-only.`,
+      retryable: false,
+    };
+  }
+  return {
+    status: 'error',
+    code: 'insufficient-scope',
+    reason: `${toolName} needs the scope ${tool.scope}, which this connection was not granted.`,
+    suggestion: `Ask the operator to reconnect this client granting ${tool.scope}; meanwhile use one of: ${allowed.join(', ') || 'no tool'}.`,
+    retryable: false,
+  };
 }
 
 export interface RegisterToolsOptions {
@@ -50,6 +83,8 @@ export interface RegisterToolsOptions {
   contextFor(extra: { signal: AbortSignal }): OperationContext;
   /** Tools registered after the catalog (the console's app-only tool). */
   extraTools?: readonly ToolDefinition[];
+  /** The connection's scopes (OAuth); every scope when absent. */
+  rights?: ReadonlySet<Scope>;
   /** `_meta` for a tool's listing (MCP Apps links). */
   metaFor?(toolName: string): Record<string, unknown> | undefined;
   /** The catalog instead of the configured one (ALL_TOOLS less what read-only hides). */
@@ -58,8 +93,9 @@ export interface RegisterToolsOptions {
 
 export function registerTools(mcp: McpServer, core: CallCore, options: RegisterToolsOptions): void {
   const { config, redact } = core;
-  const tools = [...(options.tools ?? toolsFor({ readOnly: config.readOnly })), ...(options.extraTools ?? [])];
-  envelopeSdkFailures(mcp, tools.map((t) => t.name), config.simulated, redact);
+  const gate: ToolGate = { readOnly: config.readOnly, rights: options.rights };
+  const tools = [...(options.tools ?? toolsFor(gate)), ...(options.extraTools ?? []).filter((tool) => isAllowed(tool, gate))];
+  envelopeSdkFailures(mcp, tools.map((t) => t.name), config.simulated, redact, (name, allowed) => withheld(name, gate, allowed));
   for (const tool of tools) {
     const meta = options.metaFor?.(tool.name);
     const outputSchema = z.object({
@@ -97,12 +133,19 @@ export function registerTools(mcp: McpServer, core: CallCore, options: RegisterT
  * createToolError; routing them into the envelope keeps one error shape for every tools/call failure.
  * createToolError is private in the SDK's types (pinned ~1.32), hence the cast; test/mcp-strict.test.ts covers it.
  */
-function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boolean, redact: (text: string) => string): void {
+function envelopeSdkFailures(
+  mcp: McpServer,
+  toolNames: string[],
+  simulated: boolean,
+  redact: (text: string) => string,
+  withheldFailure: (toolName: string, allowed: string[]) => CallFailure | undefined,
+): void {
   (mcp as unknown as { createToolError(message: string): CallToolResult }).createToolError = (message) => {
     const unknownTool = /Tool (.+) not found/.exec(message)?.[1];
     const nearest = unknownTool === undefined ? undefined : nearestName(unknownTool, toolNames);
     const detail = message.replace(/^MCP error -?\d+: /, '');
-    const envelope: CallFailure = unknownTool !== undefined
+    const withheldTool = unknownTool === undefined ? undefined : withheldFailure(unknownTool, toolNames);
+    const envelope: CallFailure = withheldTool ?? (unknownTool !== undefined
       ? {
           status: 'error',
           code: 'unknown-tool',
@@ -112,7 +155,7 @@ function envelopeSdkFailures(mcp: McpServer, toolNames: string[], simulated: boo
         }
       : /^Output validation error/i.test(detail)
         ? invalidOutput(detail).failure
-        : { status: 'error', code: 'invalid-request', reason: detail, suggestion: 'Check the tool name and arguments against tools/list.', retryable: false };
+        : { status: 'error', code: 'invalid-request', reason: detail, suggestion: 'Check the tool name and arguments against tools/list.', retryable: false });
     return failure(simulated ? { ...envelope, simulated: true } : envelope, redact);
   };
 }

@@ -21,6 +21,6 @@ export const injectSayTool = defineTool({
   },
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:steer',
   run: (core, { callId, ...request }, context) => core.say(callId, request, context),
 });

@@ -43,6 +43,6 @@ export const listCallsTool = defineTool({
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, args, context) => core.listCalls(args, context),
 });

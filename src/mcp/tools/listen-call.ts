@@ -29,6 +29,6 @@ export const listenCallTool = defineTool({
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, { callId, ...request }, context) => core.listen(callId, request, context),
 });

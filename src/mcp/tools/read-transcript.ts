@@ -65,6 +65,6 @@ export const readTranscriptTool = defineTool({
   input,
   output: transcriptReadOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, { callId, ...request }, context) => core.readTranscript(callId, request, context),
 });

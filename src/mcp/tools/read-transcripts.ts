@@ -32,6 +32,6 @@ export const readTranscriptsTool = defineTool({
   },
   output: { calls: z.array(z.object(transcriptReadOutput)) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, args, context) => core.readTranscripts(args, context),
 });

@@ -19,6 +19,6 @@ export const setMuteTool = defineTool({
   },
   output: controlOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:steer',
   run: (core, { callId, ...request }, context) => core.setMute(callId, request, context),
 });

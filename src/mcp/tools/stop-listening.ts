@@ -18,6 +18,6 @@ export const stopListeningTool = defineTool({
     listening: z.object(listeningShape),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  changesCalls: false,
+  scope: 'calls:read',
   run: (core, args) => core.stopListening(args.callId),
 });

@@ -25,6 +25,6 @@ export const transferCallTool = defineTool({
   },
   output: { ...controlOutput, ...confirmationOutput },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-  changesCalls: true,
+  scope: 'calls:dial',
   run: (core, { callId, ...request }, context) => core.transfer(callId, request, context),
 });

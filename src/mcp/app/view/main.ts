@@ -34,6 +34,8 @@ interface Update {
   nextSeq: number;
   missedLines?: number;
   etag: string;
+  /** The controls this connection may use (read-only mode, OAuth scopes); absent from older servers. */
+  controls?: { steer: boolean; transfer: boolean };
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -231,9 +233,18 @@ function applyUpdate(update: Update): void {
   renderMeters(update);
   view.muted = update.muted;
   renderMutes();
+  renderControls(update.controls);
   const connection = $('connection');
   connection.textContent = update.listenError ? `Not listening: ${update.listenError}` : `Listening: ${update.connection}`;
   if (update.ended) setEnded(update.endedReason);
+}
+
+/** Hides what the connection may not do; a console that may do nothing says so instead of showing dead buttons. */
+function renderControls(controls: Update['controls']): void {
+  if (!controls) return;
+  for (const id of ['say-form', 'whisper-form', 'mute-row', 'end-row']) $(id).hidden = !controls.steer;
+  $('transfer-form').hidden = !controls.transfer;
+  $('controls-note').hidden = controls.steer || controls.transfer;
 }
 
 function renderStatus(status: string): void {
