@@ -218,16 +218,6 @@ describe('call', () => {
     expect(callRequests()).toBe(before);
     expect(sim.controlLog.length).toBe(controls);
   });
-
-  it('--simulate --watch shows a whole call with no account and exits 0', async () => {
-    const result = await run(['call', NUMBER, '--simulate', '--sim-speed', '20', '--watch', '--yes'], { HOME: home, VAPI_RECORDINGS_DIR: join(home, 'simulated') });
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Simulated call (built-in simulator, no real phone call):');
-    expect(result.stdout).toMatch(/\[00:00\] Assistant: Hi, this is Riley/);
-    expect(result.stdout).toMatch(/Call ended \(customer-ended-call\)/);
-    expect(result.stdout).toMatch(/Audio: {2}\S+\.wav \(\d+ bytes, \d+\.\d s\)/);
-  }, 60_000);
 });
 
 describe('calls, say, end', () => {
