@@ -286,7 +286,9 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
   }, 60_000);
 
   it('follows a whole call to its end on its own (and times every line)', async () => {
-    const harness = await start({ hangupAfterScript: true });
+    // The call stays up after its script: the test, not the simulator's pace, decides when the next line comes and
+    // when the customer hangs up, so a slow machine cannot make the call finish before the view was scrolled up.
+    const harness = await start();
     const args = { customer: { number: VALID_NUMBER } };
     const created = await harness.client.callTool({ name: 'create_call', arguments: args });
     const callId = (created.structuredContent as { callId: string }).callId;
@@ -296,7 +298,11 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     // (waitForFunction would need eval, which the view's CSP forbids.)
     await until(() => frame.evaluate(`(() => { const l = document.getElementById('transcript'); return l.scrollHeight > l.clientHeight + 40; })()`), 20_000, 'the transcript to overflow');
     const count = await frame.locator('#transcript li').count();
-    await frame.evaluate(`document.getElementById('transcript').scrollTop = 0`);
+    // Scroll up and wait for the scroll event: the view's own handler (registered first) has then paused auto-scroll.
+    await frame.evaluate(
+      `new Promise((resolve) => { const l = document.getElementById('transcript'); l.addEventListener('scroll', resolve, { once: true }); l.scrollTop = 0; })`,
+    );
+    await harness.callTool('inject_say', { callId, content: 'One more thing before you go.' });
     await frame.locator('#transcript li').nth(count).waitFor({ timeout: 20_000 });
     await frame.locator('#jump', { hasText: 'new' }).waitFor();
     expect(await frame.evaluate(`document.getElementById('transcript').scrollTop`)).toBe(0);
@@ -305,6 +311,8 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     const atBottom = await frame.evaluate(`(() => { const l = document.getElementById('transcript'); return l.scrollHeight - l.scrollTop - l.clientHeight < 24; })()`);
     expect(atBottom).toBe(true);
 
+    await frame.locator('#transcript li .text', { hasText: 'One more thing before you go.' }).waitFor({ timeout: 20_000 });
+    harness.sim.hangup(callId);
     await frame.locator('#outcome-reason', { hasText: 'customer-ended-call' }).waitFor({ timeout: 40_000 });
     const server = await follow(harness, callId, (read) => read.ended);
     const shown = await frame.locator('#transcript li .text').allTextContents();

@@ -10,8 +10,9 @@ const SCRIPT: ScriptTurn[] = [
   { role: 'customer', text: 'Great, thanks for letting me know.', pauseMs: 300 },
 ];
 const FIRST_MESSAGE = 'Hi there, this is Riley from the clinic.';
-// Calls stay up after the script so each test decides how they end; the long ring lets listeners join first.
-const BASE: SimulatorOptions = { speed: 100, seed: 9, ringMs: 12_000, answerMs: 500, script: SCRIPT, hangupAfterScript: false };
+// Calls stay up after the script so each test decides how they end, and are answered only once a listener is
+// there, so it hears every word however slowly it connects.
+const BASE: SimulatorOptions = { speed: 100, seed: 9, ringMs: 12_000, answerMs: 500, answerWhenListened: true, script: SCRIPT, hangupAfterScript: false };
 const CALL_BODY = {
   assistantId: 'asst-1',
   phoneNumberId: 'pn-1',

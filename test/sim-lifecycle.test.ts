@@ -13,6 +13,7 @@ import {
 } from '../src/sim/index.js';
 import { silentLogger } from '../src/log.js';
 import { simApi, simulatorPool } from './helpers/sim.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const CALL_BODY = { assistantId: 'asst-1', phoneNumberId: 'pn-1', customer: { number: '+15550100' } };
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -166,7 +167,7 @@ describe('close()', () => {
     await new Promise((resolve) => ws.once('open', resolve));
     sim.faults.delayNext(1, 5_000);
     const delayed = api(sim, 'GET', '/call').catch((error: unknown) => error);
-    await vi.waitFor(() => expect(sim.requests).toHaveLength(2), { interval: 5 });
+    await vi.waitFor(() => expect(sim.requests).toHaveLength(2), EVENTUALLY);
 
     const first = sim.close();
     const second = sim.close();
@@ -198,7 +199,7 @@ describe('standalone CLI', () => {
       signal: controller.signal,
       logger: silentLogger,
     });
-    await vi.waitFor(() => expect(output).toContain('curl'), { interval: 5 });
+    await vi.waitFor(() => expect(output).toContain('curl'), EVENTUALLY);
     const baseUrl = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
     expect(output).toContain(DEFAULT_SIM_API_KEY);
     const body = /-d '(.+)'/.exec(output)![1];

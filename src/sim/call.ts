@@ -32,6 +32,8 @@ export interface CallEnvironment {
   wsBase: string;
   ringMs: number;
   answerMs: number;
+  /** Answer only once a listen socket is open (SimulatorOptions.answerWhenListened). */
+  answerWhenListened: boolean;
   hangupAfterScript: boolean;
   script: readonly ScriptTurn[];
   usesDefaultScript: boolean;
@@ -58,6 +60,8 @@ export class SimCall implements ConversationHost {
   private readonly wire: JsonObject;
   private readonly conversation: Conversation;
   private readonly listeners = new Set<ListenConnection>();
+  /** Ringing, waiting for a listen socket before it is answered (answerWhenListened). */
+  private ringingUnheard = false;
   private readonly timers = new Set<Timer>();
   private readonly speaking = { customer: false, assistant: false };
   private readonly muted = { customer: false, assistant: false };
@@ -127,6 +131,10 @@ export class SimCall implements ConversationHost {
 
   private ring(): void {
     this.setStatus('ringing');
+    if (this.env.answerWhenListened && this.listeners.size === 0) {
+      this.ringingUnheard = true; // addListener picks it up
+      return;
+    }
     this.after(this.env.answerMs, () => this.answer());
   }
 
@@ -273,6 +281,10 @@ export class SimCall implements ConversationHost {
       this.env.countAudioBytes(this.id, bytes),
     );
     this.listeners.add(connection);
+    if (this.ringingUnheard) {
+      this.ringingUnheard = false;
+      this.after(this.env.answerMs, () => this.answer());
+    }
     ws.on('close', () => this.listeners.delete(connection));
     ws.on('error', (error) => this.env.logger.debug('listen socket error', { callId: this.id, error }));
   }

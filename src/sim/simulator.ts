@@ -55,6 +55,7 @@ interface Settings {
   hangupAfterScript: boolean;
   ringMs: number;
   answerMs: number;
+  answerWhenListened: boolean;
   stream: ListenStreamOptions;
   strict: boolean;
   logger: SimLogger;
@@ -152,6 +153,7 @@ class VapiSimulator implements Simulator, CallStore {
       wsBase: `ws://${this.hostForUrl()}:${this.boundPort}`,
       ringMs: settings.ringMs,
       answerMs: settings.answerMs,
+      answerWhenListened: settings.answerWhenListened,
       hangupAfterScript: settings.hangupAfterScript,
       script: settings.script,
       usesDefaultScript: settings.usesDefaultScript,
@@ -428,6 +430,7 @@ function resolveSettings(options: SimulatorOptions): Settings {
     hangupAfterScript: options.hangupAfterScript ?? true,
     ringMs,
     answerMs,
+    answerWhenListened: options.answerWhenListened ?? false,
     stream: {
       format,
       startFrame: options.listen?.startFrame ?? true,

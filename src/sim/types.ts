@@ -59,6 +59,11 @@ export interface SimulatorOptions {
   /** Call-time durations of queued → ringing and ringing → in-progress. */
   ringMs?: number;
   answerMs?: number;
+  /**
+   * Default false. True: a ringing call is answered only once a listen socket is open (answerMs after both), so a
+   * listener hears the call from its first word however late it connects (tests on a busy machine).
+   */
+  answerWhenListened?: boolean;
   listen?: ListenOptions;
   /** Reject a top-level `metadata` on POST /call (accepted and ignored by default). */
   strict?: boolean;
