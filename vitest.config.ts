@@ -7,8 +7,9 @@ export default defineConfig({
   test: {
     // The console view is served from its build; tests run from source, so build it first.
     globalSetup: ['test/helpers/build-view.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Generous: a test waits for events, and on a loaded 2-core CI machine spawning servers and browsers is slow.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
     projects: [

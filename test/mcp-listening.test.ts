@@ -18,7 +18,7 @@ async function place(args: Record<string, unknown> = {}): Promise<string> {
 
 describe('read_transcript', () => {
   it('follows a whole call with a cursor: every final line once, in order, from the first words', async () => {
-    h = await startHarness({ sim: { speed: 100, answerMs: 60_000 } });
+    h = await startHarness({ sim: { speed: 100, waitForListener: true } });
     const callId = await place({ firstMessage: 'Hello, this is Riley from Northside Dental.' });
     const { last, lines } = await follow(h, callId, (read) => read.ended);
     expect(last.status).toBe('ended');
@@ -142,7 +142,7 @@ describe('listen_call resource', () => {
 
 describe('audio on disk', () => {
   it('auto-stops at the end with a final WAV holding every byte the call sent', async () => {
-    h = await startHarness({ sim: { speed: 100, answerMs: 60_000 } });
+    h = await startHarness({ sim: { speed: 100, waitForListener: true } });
     const callId = await place();
     await follow(h, callId, (read) => read.ended);
     const listener = h.server.core.listeners.get(callId)!;
@@ -173,7 +173,7 @@ describe('audio on disk', () => {
   });
 
   it('listens to many calls at once, one listener and one WAV each', async () => {
-    h = await startHarness({ sim: { speed: 100, answerMs: 60_000 } });
+    h = await startHarness({ sim: { speed: 100, waitForListener: true } });
     const ids = await Promise.all(Array.from({ length: 8 }, () => place()));
     await Promise.all(ids.map((id) => follow(h, id, (read) => read.ended, 30_000)));
     for (const id of ids) {

@@ -32,8 +32,8 @@ export interface CallEnvironment {
   wsBase: string;
   ringMs: number;
   answerMs: number;
-  /** Answer only once a listen socket is open (SimulatorOptions.answerWhenListened). */
-  answerWhenListened: boolean;
+  /** Ring only once a listen socket is open (SimulatorOptions.waitForListener). */
+  waitForListener: boolean;
   hangupAfterScript: boolean;
   script: readonly ScriptTurn[];
   usesDefaultScript: boolean;
@@ -60,8 +60,8 @@ export class SimCall implements ConversationHost {
   private readonly wire: JsonObject;
   private readonly conversation: Conversation;
   private readonly listeners = new Set<ListenConnection>();
-  /** Ringing, waiting for a listen socket before it is answered (answerWhenListened). */
-  private ringingUnheard = false;
+  /** Queued, waiting for a listen socket before it rings (waitForListener). */
+  private waitingForListener = false;
   private readonly timers = new Set<Timer>();
   private readonly speaking = { customer: false, assistant: false };
   private readonly muted = { customer: false, assistant: false };
@@ -122,19 +122,24 @@ export class SimCall implements ConversationHost {
       this.wire.status = 'scheduled';
       this.after(startIn, () => {
         this.setStatus('queued');
-        this.after(this.env.ringMs, () => this.ring());
+        this.ringSoon();
       });
     } else {
-      this.after(this.env.ringMs, () => this.ring());
+      this.ringSoon();
     }
+  }
+
+  /** Rings ringMs from now, or, with waitForListener, ringMs after a listen socket opened. */
+  private ringSoon(): void {
+    if (this.env.waitForListener && this.listeners.size === 0) {
+      this.waitingForListener = true; // addListener rings it
+      return;
+    }
+    this.after(this.env.ringMs, () => this.ring());
   }
 
   private ring(): void {
     this.setStatus('ringing');
-    if (this.env.answerWhenListened && this.listeners.size === 0) {
-      this.ringingUnheard = true; // addListener picks it up
-      return;
-    }
     this.after(this.env.answerMs, () => this.answer());
   }
 
@@ -281,9 +286,9 @@ export class SimCall implements ConversationHost {
       this.env.countAudioBytes(this.id, bytes),
     );
     this.listeners.add(connection);
-    if (this.ringingUnheard) {
-      this.ringingUnheard = false;
-      this.after(this.env.answerMs, () => this.answer());
+    if (this.waitingForListener) {
+      this.waitingForListener = false;
+      this.after(this.env.ringMs, () => this.ring());
     }
     ws.on('close', () => this.listeners.delete(connection));
     ws.on('error', (error) => this.env.logger.debug('listen socket error', { callId: this.id, error }));

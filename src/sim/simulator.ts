@@ -55,7 +55,7 @@ interface Settings {
   hangupAfterScript: boolean;
   ringMs: number;
   answerMs: number;
-  answerWhenListened: boolean;
+  waitForListener: boolean;
   stream: ListenStreamOptions;
   strict: boolean;
   logger: SimLogger;
@@ -153,7 +153,7 @@ class VapiSimulator implements Simulator, CallStore {
       wsBase: `ws://${this.hostForUrl()}:${this.boundPort}`,
       ringMs: settings.ringMs,
       answerMs: settings.answerMs,
-      answerWhenListened: settings.answerWhenListened,
+      waitForListener: settings.waitForListener,
       hangupAfterScript: settings.hangupAfterScript,
       script: settings.script,
       usesDefaultScript: settings.usesDefaultScript,
@@ -430,7 +430,7 @@ function resolveSettings(options: SimulatorOptions): Settings {
     hangupAfterScript: options.hangupAfterScript ?? true,
     ringMs,
     answerMs,
-    answerWhenListened: options.answerWhenListened ?? false,
+    waitForListener: options.waitForListener ?? false,
     stream: {
       format,
       startFrame: options.listen?.startFrame ?? true,

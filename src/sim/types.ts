@@ -60,10 +60,10 @@ export interface SimulatorOptions {
   ringMs?: number;
   answerMs?: number;
   /**
-   * Default false. True: a ringing call is answered only once a listen socket is open (answerMs after both), so a
-   * listener hears the call from its first word however late it connects (tests on a busy machine).
+   * Default false. True: a queued call starts ringing only once a listen socket is open (ringMs later), so a listener
+   * hears the whole call, from its first status change, however late it connects (tests on a busy machine).
    */
-  answerWhenListened?: boolean;
+  waitForListener?: boolean;
   listen?: ListenOptions;
   /** Reject a top-level `metadata` on POST /call (accepted and ignored by default). */
   strict?: boolean;
