@@ -244,7 +244,7 @@ describe('calls, say, end', () => {
     const again = await run(['end', callId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^vapi-call-mcp end: Call [0-9a-f-]+ has ended[^\n]*\n$/);
-  }, 30_000);
+  }, 60_000);
 
   it('end --all ends every live call placed through vapi-call-mcp, asks first, and leaves calls placed otherwise alone', async () => {
     const ours = [await placeCall(), await placeCall()];
@@ -272,7 +272,7 @@ describe('calls, say, end', () => {
     expect(endedByTheSweep).toEqual(expect.arrayContaining(ours)); // other tests' calls placed through the CLI may be swept too
     expect(endedByTheSweep).not.toContain(foreign);
     expect(sim.getCall(foreign)?.status).not.toBe('ended');
-  }, 30_000);
+  }, 60_000);
 
   it('--help goes to stdout for every command; a wrong command line gives one line and exit 2', async () => {
     for (const command of ['watch', 'calls', 'call', 'say', 'end']) {
@@ -361,5 +361,5 @@ describe.skipIf(!HAS_SCRIPT)('at a terminal', () => {
     expect(output).toContain('Not placed: the call was not confirmed.');
     expect(output).not.toMatch(/\x1b\[(1|2|3\d)m/);
     expect(callRequests()).toBe(before);
-  }, 30_000);
+  }, 60_000);
 });
