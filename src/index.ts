@@ -31,6 +31,7 @@ From the terminal (each has --help; --simulate runs the simulator in-process):
   vapi-call-mcp call <number> [--watch]      place a call (shows it first, asks for y; --yes for scripts)
   vapi-call-mcp say <callId> <text>          the assistant says these words now
   vapi-call-mcp end <callId>                 hang up
+  vapi-call-mcp end --all                    hang up every live call vapi-call-mcp placed (asks first)
 
 Options:
   --simulate         use the built-in Vapi simulator: no Vapi account, no real calls
@@ -45,7 +46,8 @@ Options:
 
 Environment: VAPI_API_KEY (or VAPI_TOKEN), VAPI_BASE_URL, VAPI_PUBLIC_KEY, VAPI_ASSISTANT_ID,
 VAPI_PHONE_NUMBER_ID, VAPI_RECORDINGS_DIR, VAPI_ALLOWED_NUMBERS, VAPI_ALLOWED_COUNTRIES,
-VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_CONFIRM_CALLS, VAPI_READ_ONLY, VAPI_LOG_LEVEL;
+VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_MAX_CALL_MINUTES, VAPI_QUIET_HOURS, VAPI_CONFIRM_CALLS,
+VAPI_READ_ONLY, VAPI_TRANSCRIPT_MAX_LINES, VAPI_AUDIO_ANALYSIS, VAPI_LOG_LEVEL;
 with --http also VAPI_MCP_TOKEN, VAPI_MCP_PUBLIC_URL, VAPI_MCP_OAUTH_ISSUER, VAPI_MCP_ALLOWED_HOSTS, VAPI_MCP_ALLOWED_ORIGINS, VAPI_MCP_TRUST_PROXY and more.
 See the README for each.
 `;

@@ -137,6 +137,15 @@ async function openView(harness: Harness, toolInput: Record<string, unknown>, to
         if (item.dataset && item.dataset.seq) window.lineSeen(item.dataset.role, item.querySelector('.text').textContent);
       }
     }).observe(document.getElementById('transcript'), { childList: true });
+    // Which party the meters ever showed speaking alone (its meter up, the other's low), checked at every redraw.
+    window.meterSeen = { customer: false, assistant: false };
+    const meterState = (role) => { const m = document.getElementById('meter-' + role); return { speaking: m.dataset.speaking === 'true', level: Number(m.dataset.level) }; };
+    new MutationObserver(() => {
+      const customer = meterState('customer');
+      const assistant = meterState('assistant');
+      if (customer.speaking && !assistant.speaking && customer.level > 50 && assistant.level < 25) window.meterSeen.customer = true;
+      if (assistant.speaking && !customer.speaking && assistant.level > 50 && customer.level < 25) window.meterSeen.assistant = true;
+    }).observe(document.getElementById('meter-customer').parentElement, { attributes: true, subtree: true, attributeFilter: ['data-speaking', 'data-level'] });
   `);
   watchingSince = performance.now();
   return frame;
@@ -147,7 +156,8 @@ const controls = (harness: Harness, callId: string, type: string) =>
 
 describe.skipIf(!executablePath)('live call console in Chromium', () => {
   it('shows the call as it happens and steers it: Say, Whisper, End with a second click, then the outcome', async () => {
-    const harness = await start();
+    // Slow enough that each party speaks alone for about a second of wall time: the meters must show both.
+    const harness = await start({ speed: 4 });
     const args = { customer: { number: VALID_NUMBER, name: 'Ada' } };
     const created = await harness.client.callTool({ name: 'create_call', arguments: args });
     const callId = (created.structuredContent as { callId: string }).callId;
@@ -166,18 +176,11 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
 
     // Who is talking: the meters follow each party's measured level; the speaking party's meter is up while the
     // other's stays low.
-    const seen = { customer: false, assistant: false };
+    // Every state the meters pass through is checked in the page as it is drawn (openView observes them), so a
+    // slow test process cannot miss one between two looks.
     await until(
-      async () => {
-        const state = (await frame.evaluate(
-          `Object.fromEntries(['customer', 'assistant'].map((role) => { const m = document.getElementById('meter-' + role); return [role, { speaking: m.dataset.speaking === 'true', level: Number(m.dataset.level) }]; }))`,
-        )) as Record<'customer' | 'assistant', { speaking: boolean; level: number }>;
-        const { customer, assistant } = state;
-        if (customer.speaking && !assistant.speaking && customer.level > 50 && assistant.level < 25) seen.customer = true;
-        if (assistant.speaking && !customer.speaking && assistant.level > 50 && customer.level < 25) seen.assistant = true;
-        return seen.customer && seen.assistant;
-      },
-      30_000,
+      () => frame.evaluate(`window.meterSeen.customer && window.meterSeen.assistant`),
+      60_000,
       'each party\'s meter up while it speaks alone, the other\'s low',
     );
     expect(await frame.locator('#meter-note').textContent()).toBe('');
@@ -299,7 +302,9 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
   }, 60_000);
 
   it('follows a whole call to its end on its own (and times every line)', async () => {
-    const harness = await start({ hangupAfterScript: true });
+    // The call stays up after its script: the test, not the simulator's pace, decides when the next line comes and
+    // when the customer hangs up, so a slow machine cannot make the call finish before the view was scrolled up.
+    const harness = await start();
     const args = { customer: { number: VALID_NUMBER } };
     const created = await harness.client.callTool({ name: 'create_call', arguments: args });
     const callId = (created.structuredContent as { callId: string }).callId;
@@ -309,7 +314,11 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     // (waitForFunction would need eval, which the view's CSP forbids.)
     await until(() => frame.evaluate(`(() => { const l = document.getElementById('transcript'); return l.scrollHeight > l.clientHeight + 40; })()`), 20_000, 'the transcript to overflow');
     const count = await frame.locator('#transcript li').count();
-    await frame.evaluate(`document.getElementById('transcript').scrollTop = 0`);
+    // Scroll up and wait for the scroll event: the view's own handler (registered first) has then paused auto-scroll.
+    await frame.evaluate(
+      `new Promise((resolve) => { const l = document.getElementById('transcript'); l.addEventListener('scroll', resolve, { once: true }); l.scrollTop = 0; })`,
+    );
+    await harness.callTool('inject_say', { callId, content: 'One more thing before you go.' });
     await frame.locator('#transcript li').nth(count).waitFor({ timeout: 20_000 });
     await frame.locator('#jump', { hasText: 'new' }).waitFor();
     expect(await frame.evaluate(`document.getElementById('transcript').scrollTop`)).toBe(0);
@@ -318,6 +327,8 @@ describe.skipIf(!executablePath)('live call console in Chromium', () => {
     const atBottom = await frame.evaluate(`(() => { const l = document.getElementById('transcript'); return l.scrollHeight - l.scrollTop - l.clientHeight < 24; })()`);
     expect(atBottom).toBe(true);
 
+    await frame.locator('#transcript li .text', { hasText: 'One more thing before you go.' }).waitFor({ timeout: 20_000 });
+    harness.sim.hangup(callId);
     await frame.locator('#outcome-reason', { hasText: 'customer-ended-call' }).waitFor({ timeout: 40_000 });
     const server = await follow(harness, callId, (read) => read.ended);
     const shown = await frame.locator('#transcript li .text').allTextContents();

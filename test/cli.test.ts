@@ -22,8 +22,9 @@ let home: string;
 let sim: Simulator;
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'vapi-call-mcp-cli-'));
-  // Answered 3 s (wall) after it is placed: time for a watcher to start before the first word.
-  sim = await startSimulator({ apiKey: API_KEY, speed: 5, seed: 11, answerMs: 15_000 });
+  // Calls placed here stay up after their script until a test ends them: however slowly the commands start on a
+  // busy machine, the call they act on is still live.
+  sim = await startSimulator({ apiKey: API_KEY, speed: 5, seed: 11, answerMs: 15_000, hangupAfterScript: false });
 });
 afterAll(async () => {
   await sim?.close();
@@ -218,16 +219,6 @@ describe('call', () => {
     expect(callRequests()).toBe(before);
     expect(sim.controlLog.length).toBe(controls);
   });
-
-  it('--simulate --watch shows a whole call with no account and exits 0', async () => {
-    const result = await run(['call', NUMBER, '--simulate', '--sim-speed', '20', '--watch', '--yes'], { HOME: home, VAPI_RECORDINGS_DIR: join(home, 'simulated') });
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Simulated call (built-in simulator, no real phone call):');
-    expect(result.stdout).toMatch(/\[00:00\] Assistant: Hi, this is Riley/);
-    expect(result.stdout).toMatch(/Call ended \(customer-ended-call\)/);
-    expect(result.stdout).toMatch(/Audio: {2}\S+\.wav \(\d+ bytes, \d+\.\d s\)/);
-  }, 60_000);
 });
 
 describe('calls, say, end', () => {
@@ -253,7 +244,7 @@ describe('calls, say, end', () => {
     const again = await run(['end', callId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^vapi-call-mcp end: Call [0-9a-f-]+ has ended[^\n]*\n$/);
-  }, 30_000);
+  }, 60_000);
 
   it('end --all ends every live call placed through vapi-call-mcp, asks first, and leaves calls placed otherwise alone', async () => {
     const ours = [await placeCall(), await placeCall()];
@@ -281,7 +272,7 @@ describe('calls, say, end', () => {
     expect(endedByTheSweep).toEqual(expect.arrayContaining(ours)); // other tests' calls placed through the CLI may be swept too
     expect(endedByTheSweep).not.toContain(foreign);
     expect(sim.getCall(foreign)?.status).not.toBe('ended');
-  }, 30_000);
+  }, 60_000);
 
   it('--help goes to stdout for every command; a wrong command line gives one line and exit 2', async () => {
     for (const command of ['watch', 'calls', 'call', 'say', 'end']) {
@@ -335,9 +326,18 @@ function screenLines(output: string): string[] {
 
 describe.skipIf(!HAS_SCRIPT)('at a terminal', () => {
   it('call asks for y, then the watch colours speakers and redraws partials and the status line in place', async () => {
-    const { code, output } = await inTerminal(['call', NUMBER, '--watch'], 'y');
+    // A call the customer hangs up, answered 3 s (wall) after it is placed: time for the watch to start first.
+    const ending = await startSimulator({ apiKey: API_KEY, speed: 5, seed: 11, answerMs: 15_000 });
+    let run: Awaited<ReturnType<typeof inTerminal>>;
+    let spoken: ReturnType<typeof spokenLines>;
+    try {
+      run = await inTerminal(['call', NUMBER, '--watch'], 'y', { VAPI_BASE_URL: ending.baseUrl });
+      spoken = spokenLines(ending, /Placed call ([0-9a-f-]{36})/.exec(run.output)?.[1] ?? '');
+    } finally {
+      await ending.close();
+    }
+    const { code, output } = run;
     expect(code).toBe(0);
-    const callId = /Placed call ([0-9a-f-]{36})/.exec(output)![1];
     expect(output).toContain('\x1b[36m'); // the assistant's colour
     expect(output).toContain('\x1b[33m'); // the customer's
     expect(output).toContain('\x1b[1A\x1b[J'); // the live region redrawn in place
@@ -349,7 +349,8 @@ describe.skipIf(!HAS_SCRIPT)('at a terminal', () => {
       .map((l) => /^\[\d\d:\d\d\] (Assistant|Customer): (.*)$/.exec(l))
       .filter((m) => m !== null)
       .map((m) => ({ role: m[1].toLowerCase(), text: m[2] }));
-    expect(printed).toEqual(spokenLines(sim, callId));
+    expect(spoken.length).toBeGreaterThanOrEqual(5);
+    expect(printed).toEqual(spoken);
     expect(screen.some((l) => l.startsWith('Call ended (customer-ended-call)'))).toBe(true);
   }, 60_000);
 
@@ -360,5 +361,5 @@ describe.skipIf(!HAS_SCRIPT)('at a terminal', () => {
     expect(output).toContain('Not placed: the call was not confirmed.');
     expect(output).not.toMatch(/\x1b\[(1|2|3\d)m/);
     expect(callRequests()).toBe(before);
-  }, 30_000);
+  }, 60_000);
 });

@@ -16,8 +16,8 @@ import type { Call } from '../src/vapi/schemas.js';
 import { measured } from './helpers/audio.js';
 import { trueMetrics } from './helpers/speech-truth.js';
 
-// The long ring leaves time to connect before the answer, so the listener hears the whole call from its start.
-const BASE: SimulatorOptions = { speed: 200, seed: 7, ringMs: 40_000, answerMs: 1000 };
+// Ringing only once the listener is there, so it hears the whole call from its start however slowly it connects.
+const BASE: SimulatorOptions = { speed: 200, seed: 7, ringMs: 1000, answerMs: 1000, waitForListener: true };
 
 let dir: string;
 const simulators: Simulator[] = [];

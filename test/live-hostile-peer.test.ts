@@ -232,6 +232,8 @@ describe.skipIf(!canMount)('a full disk (1 MiB tmpfs)', () => {
     }
     await until(() => (listener.state().diskError ? true : undefined), 20_000);
     expect(listener.state().diskError).toMatch(/ENOSPC/);
+    // Sent is not yet received: wait for the listener to have taken in every line.
+    await until(() => (listener.transcript.lines().length >= 9 ? true : undefined), 20_000);
     expect(listener.transcript.lines().map((l) => l.text)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `line ${n}`));
     await unlink(filler);
     await until(() => (listener.state().diskError === undefined ? true : undefined), 20_000);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JsonlWriter } from '../src/live/jsonl-writer.js';
 import { fullDisk } from './helpers/full-disk.js';
 import { until } from './helpers/harness.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -25,7 +26,7 @@ describe('JsonlWriter', () => {
     const file = path.join(dir, 'a.jsonl');
     const w = new JsonlWriter(file);
     w.append({ receivedAt: 1, event: { type: 'transcript', transcript: 'line\nbreak "quoted"' } });
-    await vi.waitFor(async () => expect(await readLines(file)).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(async () => expect(await readLines(file)).toHaveLength(1), EVENTUALLY);
     for (let i = 0; i < 200; i++) w.append({ receivedAt: i + 2, meta: 'n' });
     await w.close();
     const lines = await readLines(file);

@@ -8,6 +8,7 @@ import { VapiError } from '../src/vapi/errors.js';
 import type { Call } from '../src/vapi/schemas.js';
 import { SAMPLE_CALL_ID, frameSizes, patternBytes, settledHeapBytes, startListenServer, type ScriptedListenServer, type ServerConnection } from './helpers/listen-server.js';
 import { parseWav } from './helpers/wav.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const CALL_ID = SAMPLE_CALL_ID;
 let server: ScriptedListenServer;
@@ -80,12 +81,12 @@ describe('CallListener: one connection', () => {
     listener.onChange(changes);
     const conn = await server.nextConnection();
     await conn.json({ type: 'status-update', status: 'in-progress' });
-    await vi.waitFor(() => expect(listener.state().status).toBe('in-progress'), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().status).toBe('in-progress'), EVENTUALLY);
 
     changes.mockClear();
     const total = 4 * 6000;
     await sendAudio(conn, total, [1, 3, 1279]);
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(total), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(total), EVENTUALLY);
     expect(changes).toHaveBeenCalledTimes(1); // the format announcement only: audio frames never notify
 
     await conn.json({ message: { type: 'transcript', role: 'assistant', transcriptType: 'partial', transcript: 'Hel' } });
@@ -93,7 +94,7 @@ describe('CallListener: one connection', () => {
     await conn.json({ type: 'unknown-thing', n: 1 });
     await conn.text('not json');
     await conn.json({ message: ended() });
-    await vi.waitFor(() => expect(listener.state().ended).toBe(true), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().ended).toBe(true), EVENTUALLY);
     conn.close(1000);
     await listener.whenEnded();
 
@@ -169,7 +170,7 @@ describe('CallListener: one connection', () => {
     const conn = await server.nextConnection();
     await conn.json({ type: 'start', encoding: 'linear16', container: 'raw', sampleRate: 8000, channels: 1 });
     await sendAudio(conn, 1601, [3, 1]);
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(1601), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(1601), EVENTUALLY);
     await conn.json(ended());
     await listener.whenEnded();
     const wav = parseWav(await readFile(listener.state().audioPath!));
@@ -225,11 +226,11 @@ describe('CallListener: unexpected closes', () => {
     listener.onChange(changes);
     const first = await server.nextConnection();
     await sendAudio(first, 5118, [1279, 3]); // ends mid-block on purpose
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(5118), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(5118), EVENTUALLY);
     first.terminate();
 
     const second = await server.nextConnection();
-    await vi.waitFor(() => expect(listener.state()).toMatchObject({ connected: true, reconnects: 1 }), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state()).toMatchObject({ connected: true, reconnects: 1 }), EVENTUALLY);
     await sendAudio(second, 5122, [1, 1279], 5118);
     await second.json({ type: 'transcript', role: 'user', transcriptType: 'final', transcript: 'still here' });
     await second.json(ended());
@@ -262,7 +263,7 @@ describe('CallListener: unexpected closes', () => {
     const listener = listen({ getCall });
     const conn = await server.nextConnection();
     await sendAudio(conn, 400, [400]);
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(400), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(400), EVENTUALLY);
     conn.close(1000);
     await listener.whenEnded();
     expect(getCall).toHaveBeenCalledWith(CALL_ID);
@@ -277,7 +278,7 @@ describe('CallListener: unexpected closes', () => {
     const listener = listen();
     const first = await server.nextConnection();
     await sendAudio(first, 1280, [640]);
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(1280), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(1280), EVENTUALLY);
     first.terminate();
     const second = await server.nextConnection();
     await second.json({ type: 'start', encoding: 'linear16', sampleRate: 8000, channels: 1 });
@@ -298,7 +299,7 @@ describe('CallListener: unexpected closes', () => {
     server.rejectNext({ status: 500, body: '{"message":"Internal server error"}' }, 2);
     const listener = listen();
     const conn = await server.nextConnection();
-    await vi.waitFor(() => expect(listener.state().connected).toBe(true), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().connected).toBe(true), EVENTUALLY);
     expect(server.upgradeHeaders).toHaveLength(3);
     expect(listener.state().reconnects).toBe(0);
     await conn.json(ended());
@@ -319,7 +320,7 @@ describe('CallListener: unexpected closes', () => {
     let answered = false;
     const getCall = vi.fn(async () => liveCall(answered ? 'in-progress' : 'ringing'));
     const listener = listen({ getCall, reconnect: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
-    await vi.waitFor(() => expect(server.upgradeHeaders.length).toBeGreaterThanOrEqual(5), { interval: 5 });
+    await vi.waitFor(() => expect(server.upgradeHeaders.length).toBeGreaterThanOrEqual(5), EVENTUALLY);
     expect(listener.state()).toMatchObject({ status: 'ringing', listening: true });
     answered = true;
     const conn = await server.nextConnection();
@@ -371,7 +372,7 @@ describe('CallListener: unexpected closes', () => {
     const listener = listen({ getCall });
     (await server.nextConnection()).terminate();
     const second = await server.nextConnection();
-    await vi.waitFor(() => expect(listener.state().reconnects).toBe(1), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().reconnects).toBe(1), EVENTUALLY);
     await second.json(ended());
     await listener.whenEnded();
     expect(listener.state().ended).toBe(true);
@@ -383,7 +384,7 @@ describe('CallListener: stop, safety and disk failures', () => {
     const listener = listen({ headerPatchIntervalMs: 60_000 });
     const conn = await server.nextConnection();
     await sendAudio(conn, 3000, [1000]);
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(3000), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBe(3000), EVENTUALLY);
     const [a, b] = await Promise.all([listener.stop(), listener.stop()]);
     expect(a).toEqual(b);
     expect(a).toMatchObject({ listening: false, ended: false, audioBytes: 3000 });
@@ -397,7 +398,7 @@ describe('CallListener: stop, safety and disk failures', () => {
     // A stop that waited out the 10-minute backoff would run into the test's timeout.
     const listener = listen({ reconnect: { maxAttempts: 5, baseDelayMs: 600_000, maxDelayMs: 600_000 } });
     (await server.nextConnection()).terminate();
-    await vi.waitFor(() => expect(listener.state()).toMatchObject({ connected: false, listening: true }), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state()).toMatchObject({ connected: false, listening: true }), EVENTUALLY);
     await listener.stop();
     expect(listener.state().filesFinal).toBe(true);
     expect(server.connectionCount).toBe(1);
@@ -415,10 +416,10 @@ describe('CallListener: stop, safety and disk failures', () => {
     const changes = vi.fn();
     listener.onChange(changes);
     const conn = await server.nextConnection();
-    await vi.waitFor(() => expect(listener.state().diskError).toMatch(/ENOTDIR|EEXIST/), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().diskError).toMatch(/ENOTDIR|EEXIST/), EVENTUALLY);
     await sendAudio(conn, 2000, [1279]);
     await conn.json({ type: 'transcript', role: 'user', transcriptType: 'final', transcript: 'can you hear me' });
-    await vi.waitFor(() => expect(listener.transcript.lines()).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(listener.transcript.lines()).toHaveLength(1), EVENTUALLY);
     expect(listener.state()).toMatchObject({ listening: true, connected: true, audioBytes: 2000 });
     await conn.json(ended());
     await listener.whenEnded();

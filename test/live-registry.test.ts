@@ -9,6 +9,7 @@ import { ListenerRegistry } from '../src/live/registry.js';
 import { silentLogger } from '../src/log.js';
 import { SAMPLE_CALL_ID, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
 import { parseWav } from './helpers/wav.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 let server: ScriptedListenServer;
 let dir: string;
@@ -48,7 +49,7 @@ describe('ListenerRegistry', () => {
     );
     expect(new Set(results).size).toBe(1);
     await server.nextConnection();
-    await vi.waitFor(() => expect(results[0].state().connected).toBe(true), { interval: 5 });
+    await vi.waitFor(() => expect(results[0].state().connected).toBe(true), EVENTUALLY);
     expect(opened).toBe(1);
     expect(server.connectionCount).toBe(1);
     expect(registry.get(SAMPLE_CALL_ID)).toBe(results[0]);
@@ -76,10 +77,10 @@ describe('ListenerRegistry', () => {
     expect(listChanged).toHaveBeenCalledTimes(1);
     const conn = await server.nextConnection();
     await conn.json({ type: 'status-update', status: 'in-progress' });
-    await vi.waitFor(() => expect(changed).toHaveBeenCalledWith(SAMPLE_CALL_ID), { interval: 5 });
+    await vi.waitFor(() => expect(changed).toHaveBeenCalledWith(SAMPLE_CALL_ID), EVENTUALLY);
     await conn.json({ type: 'status-update', status: 'ended' });
     await listener.whenEnded();
-    await vi.waitFor(() => expect(listChanged).toHaveBeenCalledTimes(2), { interval: 5 });
+    await vi.waitFor(() => expect(listChanged).toHaveBeenCalledTimes(2), EVENTUALLY);
     off();
     changed.mockClear();
     registry.ensure(randomUUID(), server.url(), { saveAudio: false });
@@ -99,7 +100,7 @@ describe('ListenerRegistry', () => {
       await conn.json({ type: 'status-update', status: 'ended' });
       await l.whenEnded();
     }
-    await vi.waitFor(() => expect(registry.list()).toHaveLength(3), { interval: 5 });
+    await vi.waitFor(() => expect(registry.list()).toHaveLength(3), EVENTUALLY);
     expect(registry.get(live.callId)).toBe(live);
     expect(finishedIds.map((id) => registry.get(id) !== undefined)).toEqual([false, false, true, true]);
   });
@@ -118,7 +119,7 @@ describe('ListenerRegistry', () => {
       const conn = await server.nextConnection();
       await conn.binary(patternBytes(1001));
     }
-    await vi.waitFor(() => expect(listeners.map((l) => l.state().audioBytes)).toEqual([1001, 1001]), { interval: 5 });
+    await vi.waitFor(() => expect(listeners.map((l) => l.state().audioBytes)).toEqual([1001, 1001]), EVENTUALLY);
     await registry.stopAll();
     for (const l of listeners) {
       expect(l.state().listening).toBe(false);

@@ -23,6 +23,7 @@ import type { Call } from '../src/vapi/schemas.js';
 import { channel, frequency, peak, rms, speechWindows } from './helpers/audio.js';
 import { CLINIC_CALL_BODY, CLINIC_FIRST_MESSAGE, CLINIC_SCRIPT, clinicSimulator, postCall, simApi, simulatorPool } from './helpers/sim.js';
 import { parseWav } from './helpers/wav.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const BASE = clinicSimulator(11);
 
@@ -165,9 +166,9 @@ describe('listening to a simulated call', () => {
   it('reconnects after the simulator drops the socket mid-call and keeps one byte-exact WAV', async () => {
     // The call only ends when told to, so the drop surely happens while it is live.
     const { sim, call, listener } = await startCall({ listen: { frameBytes: [1, 3, 1279] }, hangupAfterScript: false });
-    await vi.waitFor(() => expect(listener.transcript.lines().length).toBeGreaterThanOrEqual(1), { interval: 5, timeout: 5000 });
+    await vi.waitFor(() => expect(listener.transcript.lines().length).toBeGreaterThanOrEqual(1), EVENTUALLY);
     sim.faults.dropListen(call.id);
-    await vi.waitFor(() => expect(listener.state()).toMatchObject({ reconnects: 1, connected: true }), { interval: 5, timeout: 5000 });
+    await vi.waitFor(() => expect(listener.state()).toMatchObject({ reconnects: 1, connected: true }), EVENTUALLY);
     // Whatever the simulator had queued at the drop is lost; something said now must arrive on the new connection.
     const said = await request(call.monitor!.controlUrl!, {
       method: 'POST',
@@ -176,7 +177,7 @@ describe('listening to a simulated call', () => {
     });
     expect(said.statusCode).toBe(200);
     await said.body.dump();
-    await vi.waitFor(() => expect(listener.transcript.lines().map((l) => l.text)).toContain('Are you still there?'), { interval: 5, timeout: 5000 });
+    await vi.waitFor(() => expect(listener.transcript.lines().map((l) => l.text)).toContain('Are you still there?'), EVENTUALLY);
     sim.hangup(call.id);
     await listener.whenEnded();
 
@@ -209,10 +210,10 @@ describe('listening to a simulated call', () => {
 
   it('counts the simulator malformed frames and keeps the giant binary frame as audio', async () => {
     const { sim, call, listener } = await startCall({ hangupAfterScript: false });
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBeGreaterThan(0), { interval: 5, timeout: 5000 });
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBeGreaterThan(0), EVENTUALLY);
     for (const kind of ['bad-json', 'unknown-event', 'giant-frame'] as const) sim.faults.sendMalformed(call.id, kind);
-    await vi.waitFor(() => expect(listener.state().malformedFrames).toBe(1), { interval: 5 });
-    await vi.waitFor(() => expect(listener.state().audioBytes).toBeGreaterThan(1024 * 1024), { interval: 5 });
+    await vi.waitFor(() => expect(listener.state().malformedFrames).toBe(1), EVENTUALLY);
+    await vi.waitFor(() => expect(listener.state().audioBytes).toBeGreaterThan(1024 * 1024), EVENTUALLY);
     sim.hangup(call.id);
     await listener.whenEnded();
     const sent = sim.audioBytesSent(call.id);

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WAV_HEADER_BYTES, WavWriter } from '../src/live/wav-writer.js';
 import { patternBytes } from './helpers/listen-server.js';
 import { parseWav } from './helpers/wav.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const FRAME = 1280;
 let dir: string;
@@ -46,7 +47,7 @@ describe('WavWriter batching', () => {
       writer.write(patternBytes(FRAME, i * FRAME));
       await pause();
     }
-    await vi.waitFor(() => expect(writer.bytesWritten).toBe(25 * FRAME), { interval: 10, timeout: 3000 });
+    await vi.waitFor(() => expect(writer.bytesWritten).toBe(25 * FRAME), EVENTUALLY);
     // One write per frame would be 25; a slow machine may split the frames into a few batches.
     expect(dataWrites).toBeLessThanOrEqual(3);
     await writer.close();
@@ -56,7 +57,7 @@ describe('WavWriter batching', () => {
   it('writes at once when flushBytes are waiting, without waiting for the interval', async () => {
     const writer = await WavWriter.open(path.join(dir, 'full.wav'), { sampleRate: 16000, channels: 2 }, { flushIntervalMs: 60_000, flushBytes: 4 * FRAME });
     for (let i = 0; i < 4; i++) writer.write(patternBytes(FRAME, i * FRAME));
-    await vi.waitFor(() => expect(writer.bytesWritten).toBe(4 * FRAME), { interval: 10, timeout: 3000 });
+    await vi.waitFor(() => expect(writer.bytesWritten).toBe(4 * FRAME), EVENTUALLY);
     await writer.close();
   });
 

@@ -8,6 +8,7 @@ import { fullDisk } from './helpers/full-disk.js';
 import { until } from './helpers/harness.js';
 import { frameSizes, patternBytes, settledHeapBytes } from './helpers/listen-server.js';
 import { parseWav } from './helpers/wav.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -109,7 +110,7 @@ describe('WavWriter', () => {
           expect(bytes.readUInt32LE(40)).toBe(1281);
           expect(bytes.readUInt32LE(4)).toBe(36 + 1281);
         },
-        { interval: 10, timeout: 2000 },
+        EVENTUALLY,
       );
       writer.write(patternBytes(5119, 1281));
       await vi.waitFor(
@@ -120,7 +121,7 @@ describe('WavWriter', () => {
           // A reader that trusts the header sees exactly the audio written so far.
           expect(parseWav(bytes).data.equals(patternBytes(6400))).toBe(true);
         },
-        { interval: 10, timeout: 2000 },
+        EVENTUALLY,
       );
     } finally {
       await writer.close();

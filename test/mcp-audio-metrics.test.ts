@@ -16,7 +16,7 @@ afterEach(async () => {
 describe('voice-quality metrics over MCP', () => {
   it('read_transcript, get_call and the transcript resource show what the audio measured', async () => {
     // A long answer delay lets the listener connect first, so it hears the call from its first sample.
-    h = await startHarness({ sim: { speed: 100, answerMs: 60_000, listen: { noiseFloorDbfs: -60 } } });
+    h = await startHarness({ sim: { speed: 100, waitForListener: true, listen: { noiseFloorDbfs: -60 } } });
     const { callId } = await h.ok<{ callId: string }>('create_call', { customer: { number: VALID_NUMBER } });
 
     const seen: AudioMetrics[] = [];

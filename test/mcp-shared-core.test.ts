@@ -119,6 +119,8 @@ describe('two MCP connections on one call core', () => {
     expect(listener.state()).toMatchObject({ listening: true, filesFinal: false, reconnects: 0 });
 
     // The second keeps following the call: new lines arrive, its subscription keeps notifying, its calls work.
+    // (It has the assistant say something, so a new line comes even if the script was over by now.)
+    await second.ok('inject_say', { callId, content: 'Still here after the first connection left.' });
     const later = await until(
       async () => {
         const read = await second.ok<TranscriptRead>('read_transcript', { callId, sinceSeq: fromSecond.nextSeq, waitSeconds: 2 });

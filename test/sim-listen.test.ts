@@ -9,6 +9,7 @@ import {
 } from '../src/sim/index.js';
 import { channel, frequency, peak, rms, speechWindows } from './helpers/audio.js';
 import { CLINIC_CALL_BODY, CLINIC_SCRIPT, clinicSimulator, postCall, simulatorPool } from './helpers/sim.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const CALL_BODY = CLINIC_CALL_BODY;
 const BASE = clinicSimulator(5);
@@ -228,7 +229,7 @@ describe('listen stream', () => {
   it('serves several listeners at once and sums their bytes; a late joiner hears the rest of the call', async () => {
     const sim = await start({ ringMs: 20_000, speed: 100 });
     const { call, capture: early } = await listenToWholeCall(sim);
-    await vi.waitFor(() => expect(early.typed('transcript').length).toBeGreaterThan(0), { interval: 5 });
+    await vi.waitFor(() => expect(early.typed('transcript').length).toBeGreaterThan(0), EVENTUALLY);
     const late = new Capture(call.monitor.listenUrl);
     await late.opened;
     await Promise.all([early.closed, late.closed]);
@@ -274,7 +275,7 @@ describe('listen faults', () => {
   it('dropListen cuts the socket without a close frame and the call goes on', async () => {
     const sim = await start({ hangupAfterScript: false });
     const { call, capture } = await listenToWholeCall(sim);
-    await vi.waitFor(() => expect(capture.bytes).toBeGreaterThan(0), { interval: 5 });
+    await vi.waitFor(() => expect(capture.bytes).toBeGreaterThan(0), EVENTUALLY);
     sim.faults.dropListen(call.id);
     const { code } = await capture.closed;
     expect(code).toBe(1006);
@@ -283,7 +284,7 @@ describe('listen faults', () => {
     const bytesBefore = sim.audioBytesSent(call.id);
     const again = new Capture(call.monitor.listenUrl);
     await again.opened;
-    await vi.waitFor(() => expect(again.bytes).toBeGreaterThan(0), { interval: 5 });
+    await vi.waitFor(() => expect(again.bytes).toBeGreaterThan(0), EVENTUALLY);
     sim.hangup(call.id);
     expect(await again.closed).toEqual({ code: 1000, reason: 'call ended' });
     expect(sim.audioBytesSent(call.id)).toBe(bytesBefore + again.bytes);
@@ -304,11 +305,11 @@ describe('listen faults', () => {
   it('sendMalformed sends bad JSON, a truncated binary frame, a 1 MiB frame and an unknown event', async () => {
     const sim = await start({ hangupAfterScript: false });
     const { call, capture } = await listenToWholeCall(sim);
-    await vi.waitFor(() => expect(capture.bytes).toBeGreaterThan(0), { interval: 5 });
+    await vi.waitFor(() => expect(capture.bytes).toBeGreaterThan(0), EVENTUALLY);
     for (const kind of ['bad-json', 'truncated-binary', 'giant-frame', 'unknown-event'] as const) {
       sim.faults.sendMalformed(call.id, kind);
     }
-    await vi.waitFor(() => expect(capture.typed('weird-future-event')).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(capture.typed('weird-future-event')).toHaveLength(1), EVENTUALLY);
     expect(capture.frames).toContainEqual({ kind: 'text', text: '{not json' });
     const sizes = capture.binarySizes();
     expect(sizes).toContain(3);

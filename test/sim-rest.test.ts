@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SIM_API_KEY, type Simulator, type SimulatorOptions } from '../src/sim/index.js';
 import { simApi, simulatorPool } from './helpers/sim.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -169,10 +170,11 @@ describe('POST /call', () => {
 
   it('schedules a call with a future earliestAt and queues it at that time', async () => {
     const sim = await start({ ringMs: 1e9, speed: 1 });
-    const earliestAt = new Date(Date.now() + 300).toISOString();
+    // Far enough ahead that a slow request on a busy machine still arrives before it.
+    const earliestAt = new Date(Date.now() + 2000).toISOString();
     const res = await createCall(sim, { ...VALID_CALL, schedulePlan: { earliestAt } });
     expect(res.body.status).toBe('scheduled');
-    await vi.waitFor(() => expect(sim.getCall(res.body.id)?.status).toBe('queued'), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(sim.getCall(res.body.id)?.status).toBe('queued'), { timeout: 15_000, interval: 10 });
     const past = await createCall(sim, { ...VALID_CALL, schedulePlan: { earliestAt: '2020-01-01T00:00:00Z' } });
     expect(past.body.status).toBe('queued');
     const invalid = await createCall(sim, { ...VALID_CALL, schedulePlan: { earliestAt: 'tomorrow' } });
@@ -346,14 +348,14 @@ describe('REST faults', () => {
     sim.faults.delayNext(1, 200);
     const started = Date.now();
     const pending = createCall(sim);
-    await vi.waitFor(() => expect(sim.requests).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(sim.requests).toHaveLength(1), EVENTUALLY);
     // The call exists before its response arrives, as when a client times out on a slow create.
     await vi.waitFor(
       async () => {
         const res = await api(sim, 'GET', '/call');
         expect(res.body).toHaveLength(1);
       },
-      { interval: 5 },
+      EVENTUALLY,
     );
     const res = await pending;
     expect(res.status).toBe(201);

@@ -24,7 +24,8 @@ afterAll(async () => {
 describe('after a crash', () => {
   it('SIGKILL mid-call, restart on the same directory: the WAV header is repaired, listen_call reports <id>-2.wav, the transcript keeps the earlier lines', async () => {
     const apiKey = 'crash-test-key-0123456789';
-    const sim = await startSimulator({ apiKey, speed: 2, seed: 3 });
+    // The call stays up until the simulator closes, so it is still live when the restarted server listens again.
+    const sim = await startSimulator({ apiKey, speed: 10, seed: 3, hangupAfterScript: false });
     const recordings = join(home, 'recordings');
     const env = {
       HOME: home,

@@ -4,6 +4,7 @@ import { VapiError } from '../src/vapi/errors.js';
 import { VapiControlClient } from '../src/vapi/control.js';
 import { VapiRestClient } from '../src/vapi/rest.js';
 import { vapiFailure } from './helpers/errors.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const UNKNOWN_ID = '7420f27a-0000-4000-8000-00000000dead';
 const CREATE_BODY = {
@@ -46,7 +47,7 @@ describe('Vapi clients against the simulator', () => {
     expect(listRequest?.query).toEqual({ ...filters, limit: '10' });
     expect(await rest.listCalls({ assistantId: '5b0a4a08-0000-4000-8000-0000000000ff' })).toEqual([]);
 
-    await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('in-progress'), { interval: 20, timeout: 5000 });
+    await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('in-progress'), EVENTUALLY);
 
     await control.say(controlUrl!, { content: 'One moment please.' });
     await control.endCall(controlUrl!);
@@ -56,7 +57,7 @@ describe('Vapi clients against the simulator', () => {
     ]);
     expect(sim.controlLog.every((entry) => entry.authorization === undefined)).toBe(true);
 
-    await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('ended'), { interval: 20, timeout: 5000 });
+    await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('ended'), EVENTUALLY);
     const ended = await rest.getCall(created.id);
     expect(ended.endedReason).toEqual(expect.any(String));
   });
@@ -98,7 +99,7 @@ describe('Vapi clients against the simulator', () => {
 
   it('reports a control message to an ended call as an HTTP error', async () => {
     const created = await rest.createCall(CREATE_BODY);
-    await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('in-progress'), { interval: 20, timeout: 5000 });
+    await vi.waitFor(async () => expect((await rest.getCall(created.id)).status).toBe('in-progress'), EVENTUALLY);
     sim.hangup(created.id);
     const error = await vapiFailure(control.endCall(created.monitor!.controlUrl!));
     expect(error).toMatchObject({ kind: 'http', status: 404, operation: 'control end-call' });

@@ -7,6 +7,7 @@ import { VapiError } from '../src/vapi/errors.js';
 import { openListenSocket, type ListenSocket, type ListenSocketHandlers } from '../src/vapi/listen.js';
 import type { AudioFormat, ListenEvent } from '../src/vapi/schemas.js';
 import { frameSizes, patternBytes, startListenServer, type ScriptedListenServer } from './helpers/listen-server.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 interface Recorded {
   log: string[];
@@ -84,7 +85,7 @@ describe('openListenSocket: audio', () => {
       await conn.binary(patternBytes(size, offset));
       offset += size;
     }
-    await vi.waitFor(() => expect(socket.bytesReceived).toBe(20_000), { interval: 5 });
+    await vi.waitFor(() => expect(socket.bytesReceived).toBe(20_000), EVENTUALLY);
     expect(r.audio.map((c) => c.length)).toEqual(sizes);
     expect(Buffer.concat(r.audio).equals(patternBytes(20_000))).toBe(true);
     expect(r.formats).toEqual([{ format: { sampleRate: 16000, channels: 2 }, source: 'default' }]);
@@ -97,7 +98,7 @@ describe('openListenSocket: audio', () => {
     const { socket, conn } = await connect(r);
     await conn.json({ type: 'start', encoding: 'linear16', container: 'raw', sampleRate: 8000, channels: 1 });
     await conn.binary(patternBytes(3));
-    await vi.waitFor(() => expect(socket.bytesReceived).toBe(3), { interval: 5 });
+    await vi.waitFor(() => expect(socket.bytesReceived).toBe(3), EVENTUALLY);
     expect(r.formats).toEqual([{ format: { sampleRate: 8000, channels: 1 }, source: 'start-frame' }]);
     expect(r.log).toEqual(['format', 'event:start', 'audio']);
   });
@@ -108,7 +109,7 @@ describe('openListenSocket: audio', () => {
     await conn.json({ type: 'status-update', status: 'in-progress' });
     await conn.json({ type: 'start', encoding: 'linear16', sampleRate: 24000, channels: 2 });
     await conn.binary(patternBytes(4));
-    await vi.waitFor(() => expect(socket.bytesReceived).toBe(4), { interval: 5 });
+    await vi.waitFor(() => expect(socket.bytesReceived).toBe(4), EVENTUALLY);
     expect(r.formats[0]).toEqual({ format: { sampleRate: 24000, channels: 2 }, source: 'start-frame' });
   });
 
@@ -120,7 +121,7 @@ describe('openListenSocket: audio', () => {
     await conn.binary(patternBytes(2));
     await conn.json({ type: 'start', encoding: 'linear16', sampleRate: 16000, channels: 2 });
     await conn.json({ type: 'marker' });
-    await vi.waitFor(() => expect(r.events.at(-1)?.type).toBe('marker'), { interval: 5 });
+    await vi.waitFor(() => expect(r.events.at(-1)?.type).toBe('marker'), EVENTUALLY);
     expect(socket.bytesReceived).toBe(2);
     expect(r.formats).toHaveLength(1);
     expect(r.formats[0].format).toEqual({ sampleRate: 8000, channels: 1 });
@@ -134,7 +135,7 @@ describe('openListenSocket: audio', () => {
     const { socket, conn } = await connect(r);
     await conn.json({ type: 'start', encoding: 'mulaw', sampleRate: 8000, channels: 1 });
     await conn.binary(patternBytes(4));
-    await vi.waitFor(() => expect(socket.bytesReceived).toBe(4), { interval: 5 });
+    await vi.waitFor(() => expect(socket.bytesReceived).toBe(4), EVENTUALLY);
     expect(r.malformed[0]).toMatch(/unsupported encoding "mulaw"/);
     expect(r.formats).toEqual([{ format: { sampleRate: 16000, channels: 2 }, source: 'default' }]);
   });
@@ -153,7 +154,7 @@ describe('openListenSocket: events', () => {
     await conn.json({ message: 'wrapped but not an object' });
     await conn.json({ noType: true });
     await conn.json({ type: 'hang' });
-    await vi.waitFor(() => expect(r.events.at(-1)?.type).toBe('hang'), { interval: 5 });
+    await vi.waitFor(() => expect(r.events.at(-1)?.type).toBe('hang'), EVENTUALLY);
     expect(r.events.map((e) => e.type)).toEqual(['transcript', 'speech-update', 'some-future-event', 'hang']);
     expect(r.events[0]).toEqual({ type: 'transcript', role: 'user', transcriptType: 'final', transcript: 'hi' });
     expect(r.malformed).toEqual([
@@ -171,7 +172,7 @@ describe('openListenSocket: events', () => {
     const { conn } = await connect(r, { maxFrameBytes: 100 });
     await conn.json({ type: 'big', pad: 'x'.repeat(200) });
     await conn.json({ type: 'small' });
-    await vi.waitFor(() => expect(r.events.map((e) => e.type)).toEqual(['small']), { interval: 5 });
+    await vi.waitFor(() => expect(r.events.map((e) => e.type)).toEqual(['small']), EVENTUALLY);
     expect(r.malformed[0]).toMatch(/exceeds the 100-byte limit/);
     expect(r.closes).toHaveLength(0);
   });
@@ -180,7 +181,7 @@ describe('openListenSocket: events', () => {
     const r = recorder();
     const { socket, conn } = await connect(r, { maxFrameBytes: 100 });
     await conn.binary(patternBytes(5000));
-    await vi.waitFor(() => expect(socket.bytesReceived).toBe(5000), { interval: 5 });
+    await vi.waitFor(() => expect(socket.bytesReceived).toBe(5000), EVENTUALLY);
     expect(r.malformed).toEqual([]);
   });
 });

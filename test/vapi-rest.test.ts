@@ -5,6 +5,7 @@ import { backoffDelay, parseRetryAfter } from '../src/vapi/http.js';
 import { DEFAULT_RETRY, InvalidCallIdError, VapiRestClient, type RestClientOptions } from '../src/vapi/rest.js';
 import { vapiFailure } from './helpers/errors.js';
 import { captureLogger, startScriptedServer, type Reply, type ScriptedServer } from './helpers/scripted-http.js';
+import { EVENTUALLY } from './helpers/wait.js';
 
 const KEY = 'sk-private-4f1b9c2e-test-key';
 const CALL_ID = '7420f27a-0000-4000-8000-000000000001';
@@ -412,7 +413,7 @@ describe('VapiRestClient retries', () => {
     const vapi = client(server, { retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 120_000, maxTotalMs: 200_000 } });
     const pending = vapiFailure(vapi.getCall(CALL_ID, { signal: controller.signal }));
     await server.received(1);
-    await expect.poll(() => log.lines.some((line) => line.startsWith('warn retrying')), { interval: 5 }).toBe(true);
+    await expect.poll(() => log.lines.some((line) => line.startsWith('warn retrying')), EVENTUALLY).toBe(true);
     controller.abort();
     const error = await pending;
     expect(error.kind).toBe('aborted');

@@ -30,10 +30,16 @@ export async function runDemo(argv: string[]): Promise<void> {
   const client = new Client({ name: 'vapi-call-mcp-demo', version: '1.0.0' });
   await client.connect(transport);
 
-  const call = async (name: string, args: Record<string, unknown>) => {
+  const attempt = async (name: string, args: Record<string, unknown>) => {
     const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-    if (result.isError) throw new Error(`${name}: ${(result.content[0] as { text: string }).text}`);
-    return result.structuredContent as Record<string, any>;
+    // A failure is the error envelope as text ({status: 'error', code, reason, …}); a success is structuredContent.
+    if (result.isError) return { failure: (result.content[0] as { text: string }).text };
+    return { data: result.structuredContent as Record<string, any> };
+  };
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const { failure, data } = await attempt(name, args);
+    if (failure !== undefined) throw new Error(`${name}: ${failure}`);
+    return data!;
   };
 
   try {
@@ -70,10 +76,13 @@ export async function runDemo(argv: string[]): Promise<void> {
         const content = 'Quick note before we go on: this call is a demonstration.';
         await call('inject_say', { callId, content });
         print(`→ inject_say: "${content}"`);
-      } else if (steered && !hungUp && sinceSeq > 9) {
+      } else if (steered && !hungUp && sinceSeq > 8) {
+        // Hang up mid-conversation; on a slow machine the customer may have hung up first, which is fine too.
         hungUp = true;
-        await call('end_call', { callId });
-        print('→ end_call: hanging up');
+        const { failure } = await attempt('end_call', { callId });
+        if (failure === undefined) print('→ end_call: hanging up');
+        else if (failure.includes('"code":"call-ended"')) print('→ end_call: the call had already ended');
+        else throw new Error(`end_call: ${failure}`);
       }
     }
 

@@ -32,6 +32,8 @@ export interface CallEnvironment {
   wsBase: string;
   ringMs: number;
   answerMs: number;
+  /** Ring only once a listen socket is open (SimulatorOptions.waitForListener). */
+  waitForListener: boolean;
   hangupAfterScript: boolean;
   script: readonly ScriptTurn[];
   usesDefaultScript: boolean;
@@ -58,6 +60,8 @@ export class SimCall implements ConversationHost {
   private readonly wire: JsonObject;
   private readonly conversation: Conversation;
   private readonly listeners = new Set<ListenConnection>();
+  /** Queued, waiting for a listen socket before it rings (waitForListener). */
+  private waitingForListener = false;
   private readonly timers = new Set<Timer>();
   private readonly speaking = { customer: false, assistant: false };
   private readonly muted = { customer: false, assistant: false };
@@ -119,11 +123,20 @@ export class SimCall implements ConversationHost {
       this.wire.status = 'scheduled';
       this.after(startIn, () => {
         this.setStatus('queued');
-        this.after(this.env.ringMs, () => this.ring());
+        this.ringSoon();
       });
     } else {
-      this.after(this.env.ringMs, () => this.ring());
+      this.ringSoon();
     }
+  }
+
+  /** Rings ringMs from now, or, with waitForListener, ringMs after a listen socket opened. */
+  private ringSoon(): void {
+    if (this.env.waitForListener && this.listeners.size === 0) {
+      this.waitingForListener = true; // addListener rings it
+      return;
+    }
+    this.after(this.env.ringMs, () => this.ring());
   }
 
   private ring(): void {
@@ -274,6 +287,10 @@ export class SimCall implements ConversationHost {
       this.env.countAudioBytes(this.id, bytes),
     );
     this.listeners.add(connection);
+    if (this.waitingForListener) {
+      this.waitingForListener = false;
+      this.after(this.env.ringMs, () => this.ring());
+    }
     ws.on('close', () => this.listeners.delete(connection));
     ws.on('error', (error) => this.env.logger.debug('listen socket error', { callId: this.id, error }));
   }

@@ -18,6 +18,7 @@ export interface Settings {
   hangupAfterScript: boolean;
   ringMs: number;
   answerMs: number;
+  waitForListener: boolean;
   stream: ListenStreamOptions;
   strict: boolean;
   logger: SimLogger;
@@ -70,6 +71,7 @@ export function resolveSettings(options: SimulatorOptions): Settings {
     hangupAfterScript: options.hangupAfterScript ?? true,
     ringMs,
     answerMs,
+    waitForListener: options.waitForListener ?? false,
     stream: {
       format,
       startFrame: options.listen?.startFrame ?? true,

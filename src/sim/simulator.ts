@@ -123,6 +123,7 @@ class VapiSimulator implements Simulator, CallStore {
       wsBase: `ws://${this.hostForUrl()}:${this.boundPort}`,
       ringMs: settings.ringMs,
       answerMs: settings.answerMs,
+      waitForListener: settings.waitForListener,
       hangupAfterScript: settings.hangupAfterScript,
       script: settings.script,
       usesDefaultScript: settings.usesDefaultScript,

@@ -71,6 +71,11 @@ export interface SimulatorOptions {
   /** Call-time durations of queued → ringing and ringing → in-progress. */
   ringMs?: number;
   answerMs?: number;
+  /**
+   * Default false. True: a queued call starts ringing only once a listen socket is open (ringMs later), so a listener
+   * hears the whole call, from its first status change, however late it connects (tests on a busy machine).
+   */
+  waitForListener?: boolean;
   listen?: ListenOptions;
   /** Reject a top-level `metadata` on POST /call (accepted and ignored by default). */
   strict?: boolean;

@@ -33,6 +33,8 @@ export interface Harness {
   publicKey: string;
   /** Every JSON-RPC message the server sent, serialised. */
   wire: string[];
+  /** When each message in `wire` was sent (performance.now()), for asserting pacing at the sender, not the receiver. */
+  wireSentAt: number[];
   logLines: string[];
   callTool(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   /** Structured content of a successful call; fails the test with the error text otherwise. */
@@ -83,9 +85,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const wire: string[] = [];
+  const wireSentAt: number[] = [];
   const send = serverSide.send.bind(serverSide);
   serverSide.send = (message, opts) => {
     wire.push(JSON.stringify(message));
+    wireSentAt.push(performance.now());
     return send(message, opts);
   };
   const client = new Client({ name: 'vapi-call-mcp-test', version: '0.0.0' }, options.clientCapabilities);
@@ -106,6 +110,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     apiKey,
     publicKey,
     wire,
+    wireSentAt,
     logLines,
     callTool,
     async ok(name, args) {

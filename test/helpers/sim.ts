@@ -59,7 +59,7 @@ export const CLINIC_CALL_BODY = {
   customer: { number: '+15550100' },
   assistantOverrides: { firstMessage: CLINIC_FIRST_MESSAGE },
 };
-/** Fast, with a long ring that leaves time to connect before the answer, so a listener hears the whole call. */
+/** Fast, and ringing only once a listener is there, so it hears the whole call however slowly it connects. */
 export function clinicSimulator(seed: number): SimulatorOptions {
-  return { speed: 200, seed, ringMs: 40_000, answerMs: 1000, script: CLINIC_SCRIPT };
+  return { speed: 200, seed, ringMs: 1000, answerMs: 1000, waitForListener: true, script: CLINIC_SCRIPT };
 }

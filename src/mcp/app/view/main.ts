@@ -3,63 +3,11 @@
  * the tool result that opened it says which call (or which dry run) to show; `console_updates` brings what
  * changed; the controls call the server's own tools, so every guardrail still applies.
  */
-import { App, applyDocumentTheme, applyHostFonts, applyHostStyleVariables } from '@modelcontextprotocol/ext-apps';
-import { clock, failureOf, formatCost, hostFailure, meterPercent, resultJson, speakerLabel, type Failure } from './format.js';
-
-type Role = 'customer' | 'assistant';
-const ROLES: readonly Role[] = ['customer', 'assistant'];
-const UPDATE_WAIT_SECONDS = 20;
-/** How long an armed End or Transfer button waits for its second click. */
-const ARM_MS = 6000;
-
-interface Line {
-  seq: number;
-  role: Role;
-  text: string;
-  secondsFromStart: number;
-}
-interface Update {
-  callId: string;
-  status: string;
-  ended: boolean;
-  endedReason?: string;
-  lines: Line[];
-  partials: { role: Role; text: string }[];
-  speaking: Role[];
-  levels?: Record<Role, { rmsDbfs: number; speaking: boolean }>;
-  muted: Record<Role, boolean>;
-  connection: string;
-  listenError?: string;
-  durationSeconds: number;
-  nextSeq: number;
-  missedLines?: number;
-  etag: string;
-  /** The controls this connection may use (read-only mode, OAuth scopes); absent from older servers. */
-  controls?: { steer: boolean; transfer: boolean };
-}
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`view is missing #${id}`);
-  return element as T;
-};
-
-const app = new App({ name: 'vapi-call-console', version: '1.0.0' }, {}, { autoResize: true });
-
-const view = {
-  callId: undefined as string | undefined,
-  toolArgs: undefined as Record<string, unknown> | undefined,
-  nextSeq: undefined as number | undefined,
-  etag: undefined as string | undefined,
-  status: 'unknown',
-  ended: false,
-  muted: { customer: false, assistant: false } as Record<Role, boolean>,
-  audioSeconds: 0,
-  audioSecondsAt: 0,
-  followToken: 0,
-  unseenLines: 0,
-  stickToBottom: true,
-};
+import { wireControls } from './controls.js';
+import { clock, failureOf, formatCost, hostFailure, resultJson } from './format.js';
+import { app, applyHostContext, callTool } from './host.js';
+import { renderHeaderOutcome, renderControls, renderLines, renderMeters, renderMutes, renderPartials, renderStatus, say, sayFailure, showFailure } from './render.js';
+import { $, UPDATE_WAIT_SECONDS, view, type Update } from './state.js';
 
 // ---- Host wiring --------------------------------------------------------------------------------------------
 
@@ -81,43 +29,6 @@ app.onteardown = async () => {
   view.followToken++;
   return {};
 };
-
-function applyHostContext(context: ReturnType<App['getHostContext']>): void {
-  if (!context) return;
-  if (context.theme) applyDocumentTheme(context.theme);
-  if (context.styles?.variables) applyHostStyleVariables(context.styles.variables);
-  if (context.styles?.css?.fonts) applyHostFonts(context.styles.css.fonts);
-}
-
-async function callTool(name: string, args: Record<string, unknown>): Promise<{ ok: true; data: Record<string, unknown> } | { ok: false; failure: Failure }> {
-  try {
-    const result = await app.callServerTool({ name, arguments: args });
-    if (result.isError) return { ok: false, failure: failureOf(result) };
-    return { ok: true, data: resultJson(result) ?? {} };
-  } catch (err) {
-    return { ok: false, failure: hostFailure(err) };
-  }
-}
-
-// ---- Feedback -----------------------------------------------------------------------------------------------
-
-function say(message: string, kind: 'info' | 'error' = 'info'): void {
-  const feedback = $('feedback');
-  feedback.textContent = message;
-  feedback.dataset.kind = kind;
-}
-
-function sayFailure(what: string, failure: Failure): void {
-  say(`${what} failed: ${failure.reason}${failure.suggestion ? ` ${failure.suggestion}` : ''}`, 'error');
-}
-
-function showFailure(failure: Failure, title: string): void {
-  $('waiting').hidden = true;
-  $('failure').hidden = false;
-  $('failure-title').textContent = title;
-  $('failure-reason').textContent = failure.reason;
-  $('failure-suggestion').textContent = failure.suggestion;
-}
 
 // ---- Dry run: the preview card ------------------------------------------------------------------------------
 
@@ -239,107 +150,6 @@ function applyUpdate(update: Update): void {
   if (update.ended) setEnded(update.endedReason);
 }
 
-/** Hides what the connection may not do; a console that may do nothing says so instead of showing dead buttons. */
-function renderControls(controls: Update['controls']): void {
-  if (!controls) return;
-  for (const id of ['say-form', 'whisper-form', 'mute-row', 'end-row']) $(id).hidden = !controls.steer;
-  $('transfer-form').hidden = !controls.transfer;
-  $('controls-note').hidden = controls.steer || controls.transfer;
-}
-
-function renderStatus(status: string): void {
-  view.status = status;
-  const badge = $('status');
-  badge.textContent = status;
-  badge.dataset.status = status;
-}
-
-function renderLines(lines: Line[]): void {
-  if (lines.length === 0) return;
-  const list = $('transcript');
-  for (const line of lines) {
-    const item = document.createElement('li');
-    item.className = line.role === 'customer' ? 'line caller' : 'line assistant';
-    item.dataset.seq = String(line.seq);
-    item.dataset.role = line.role;
-    const at = document.createElement('span');
-    at.className = 'at';
-    at.textContent = clock(line.secondsFromStart);
-    const words = document.createElement('span');
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = line.role === 'customer' ? 'Caller said:' : 'Assistant:';
-    const text = document.createElement('span');
-    text.className = 'text';
-    text.textContent = line.text;
-    words.append(who, text);
-    item.append(at, words);
-    list.append(item);
-  }
-  if (view.stickToBottom) {
-    list.scrollTop = list.scrollHeight;
-  } else {
-    view.unseenLines += lines.length;
-    const jump = $('jump');
-    jump.hidden = false;
-    jump.textContent = `Jump to latest (${view.unseenLines} new)`;
-  }
-}
-
-function renderPartials(partials: Update['partials']): void {
-  const box = $('partials');
-  box.replaceChildren(
-    ...partials.map((partial) => {
-      const line = document.createElement('p');
-      line.className = partial.role === 'customer' ? 'partial caller' : 'partial';
-      line.dataset.role = partial.role;
-      line.textContent = `${speakerLabel(partial.role)} is saying: ${partial.text}…`;
-      return line;
-    }),
-  );
-}
-
-function renderMeters(update: Update): void {
-  $('meter-note').textContent = update.levels
-    ? ''
-    : 'No per-party audio levels for this call (not yet heard, mono audio, or analysis off): the meters show who is talking from Vapi\'s speech and transcript events.';
-  for (const role of ROLES) {
-    const meter = $(`meter-${role}`);
-    const level = update.levels?.[role];
-    const speaking = level ? level.speaking : update.speaking.includes(role);
-    const percent = level ? meterPercent(level.rmsDbfs) : speaking ? 70 : 0;
-    meter.dataset.speaking = String(speaking);
-    meter.dataset.level = String(percent);
-    (meter.querySelector('.fill') as HTMLElement).style.width = `${percent}%`;
-    const bar = meter.querySelector('.bar') as HTMLElement;
-    bar.setAttribute('aria-valuenow', String(level ? Math.round(level.rmsDbfs) : speaking ? -12 : -60));
-    (meter.querySelector('.talk') as HTMLElement).textContent = speaking ? 'speaking' : 'quiet';
-  }
-}
-
-function renderMutes(): void {
-  for (const role of ROLES) {
-    const pill = $(`mute-${role}`);
-    pill.textContent = `${speakerLabel(role)}: ${view.muted[role] ? 'muted' : 'not muted'}`;
-    pill.dataset.on = String(view.muted[role]);
-    const button = $<HTMLButtonElement>(`toggle-mute-${role}`);
-    button.textContent = `${view.muted[role] ? 'Unmute' : 'Mute'} ${role === 'customer' ? 'caller' : 'assistant'}`;
-    button.setAttribute('aria-pressed', String(view.muted[role]));
-  }
-}
-
-/** The header's one-line outcome: "Ended: customer-ended-call · 1:15 · $0.0421", each part once known. */
-function renderHeaderOutcome(): void {
-  const parts = [`Ended: ${$('outcome-reason').textContent || 'unknown'}`];
-  for (const id of ['outcome-duration', 'outcome-cost']) {
-    const text = $(id).textContent;
-    if (text && text !== 'not reported yet') parts.push(text);
-  }
-  const line = $('header-outcome');
-  line.hidden = false;
-  line.textContent = parts.join(' · ');
-}
-
 function setEnded(endedReason: string | undefined): void {
   view.ended = true;
   for (const control of $('controls').querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input')) control.disabled = true;
@@ -401,94 +211,7 @@ $('jump').addEventListener('click', () => {
 
 // ---- Controls -----------------------------------------------------------------------------------------------
 
-async function control(what: string, tool: string, args: Record<string, unknown>, button: HTMLButtonElement): Promise<boolean> {
-  if (!view.callId) return false;
-  button.disabled = true;
-  say(`${what}…`);
-  const result = await callTool(tool, { callId: view.callId, ...args });
-  button.disabled = view.ended;
-  if (!result.ok) {
-    sayFailure(what, result.failure);
-    return false;
-  }
-  say(`${what}: done.`);
-  return true;
-}
-
-/**
- * A text field and its button act on a click or on Enter. No <form> submission: hosts' sandboxes may not
- * allow forms.
- */
-function onEntry(inputId: string, buttonId: string, handler: (text: string, button: HTMLButtonElement) => Promise<boolean> | Promise<void>): void {
-  const input = $<HTMLInputElement>(inputId);
-  const button = $<HTMLButtonElement>(buttonId);
-  const act = async () => {
-    const text = input.value.trim();
-    if (!text || button.disabled) return;
-    if ((await handler(text, button)) === true) input.value = '';
-  };
-  button.addEventListener('click', () => void act());
-  input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      void act();
-    }
-  });
-}
-
-onEntry('say-text', 'say', (text, button) => control('Saying it', 'inject_say', { content: text }, button));
-onEntry('whisper-text', 'whisper', (text, button) =>
-  control('Whispering to the assistant', 'add_message', { role: 'system', content: text, triggerResponse: false }, button),
-);
-
-for (const role of ROLES) {
-  const button = $<HTMLButtonElement>(`toggle-mute-${role}`);
-  button.addEventListener('click', async () => {
-    const muted = !view.muted[role];
-    const done = await control(`${muted ? 'Muting' : 'Unmuting'} the ${speakerLabel(role).toLowerCase()}`, 'set_mute', { party: role, muted }, button);
-    if (done) {
-      view.muted[role] = muted;
-      renderMutes();
-    }
-  });
-}
-
-/** The first click arms the button and says what a second click will do; the second (within ARM_MS) acts. */
-function twoStep(button: HTMLButtonElement, armedLabel: () => string, act: () => Promise<void>): () => Promise<void> {
-  const idleLabel = button.textContent ?? '';
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const disarm = () => {
-    clearTimeout(timer);
-    delete button.dataset.armed;
-    button.textContent = idleLabel;
-  };
-  return async () => {
-    if (button.dataset.armed !== 'true') {
-      button.dataset.armed = 'true';
-      button.textContent = armedLabel();
-      say(`${armedLabel()}: click again to confirm.`);
-      timer = setTimeout(disarm, ARM_MS);
-      return;
-    }
-    disarm();
-    await act();
-  };
-}
-
-const endButton = $<HTMLButtonElement>('end');
-const endCall = twoStep(endButton, () => 'Really end the call?', async () => {
-  await control('Ending the call', 'end_call', {}, endButton);
-});
-endButton.addEventListener('click', () => void endCall());
-
-const transferButton = $<HTMLButtonElement>('transfer');
-const transferInput = $<HTMLInputElement>('transfer-to');
-const transfer = twoStep(transferButton, () => `Really transfer to ${transferInput.value.trim()}?`, async () => {
-  const to = transferInput.value.trim();
-  const destination = to.startsWith('sip:') ? { sipUri: to } : { number: to };
-  if (await control(`Transferring to ${to}`, 'transfer_call', destination, transferButton)) transferInput.value = '';
-});
-onEntry('transfer-to', 'transfer', () => transfer());
+wireControls();
 
 // ---- Start --------------------------------------------------------------------------------------------------
 
