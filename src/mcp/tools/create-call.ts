@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { assistantOverridesSchema, inlineAssistantSchema, variableValuesSchema } from './assistant-config.js';
+import { assistantOverridesSchema, inlineAssistantSchema, variableMap, variableValuesSchema } from './assistant-config.js';
 import { defineTool } from './define.js';
-import { jsonLimited } from './fields.js';
 import { callSummarySchema, listeningShape, monitorAvailabilitySchema } from './shapes.js';
 
 const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rings and a Vapi AI assistant talks to the person who answers. It costs money and reaches a real human.
@@ -24,11 +23,11 @@ const customerSchema = z.strictObject({
 const input = {
   customer: customerSchema.describe('Who to call'),
   assistantId: z.string().max(100).optional().describe('Vapi assistant to run the call; defaults to VAPI_ASSISTANT_ID'),
-  assistant: jsonLimited(inlineAssistantSchema, 100_000).optional(),
-  assistantOverrides: jsonLimited(assistantOverridesSchema, 100_000).optional(),
+  assistant: inlineAssistantSchema.optional(),
+  assistantOverrides: assistantOverridesSchema.optional(),
   phoneNumberId: z.string().max(100).optional().describe('Vapi phone number to call from; defaults to VAPI_PHONE_NUMBER_ID'),
   firstMessage: z.string().max(1000).optional().describe('What the assistant says first when the call is answered'),
-  variableValues: jsonLimited(variableValuesSchema, 20_000).optional(),
+  variableValues: variableValuesSchema.optional(),
   name: z.string().max(40).optional().describe('A label for the call, shown in list_calls'),
   scheduledAt: z.string().max(40).optional().describe('ISO 8601 time to place the call later instead of now'),
   listen: z.boolean().default(true).describe('Start live listening at once (transcript and audio saved); false places the call without listening'),
@@ -111,5 +110,5 @@ export const createCallTool = defineTool({
   // Not destructive (it changes nothing that exists) but not idempotent: every call places another call.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   changesCalls: true,
-  run: (core, args, context) => core.placeCall(args, context),
+  run: (core, { variableValues, ...args }, context) => core.placeCall({ ...args, variableValues: variableMap(variableValues) }, context),
 });

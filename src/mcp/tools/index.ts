@@ -124,22 +124,14 @@ function toFailure(err: unknown, toolName: string, core: CallCore): CallFailure 
   };
 }
 
-/** Structured content and the same JSON as text, passed through the redactor as a last line of defence. */
+/**
+ * Structured content and the same JSON as text, passed through the redactor as a last line of defence. Text is the
+ * one content block every framework takes (Anthropic's Python helpers raise on resource_link): the transcript URI
+ * is in the JSON.
+ */
 function success(structured: Record<string, unknown>, redact: (text: string) => string): CallToolResult {
   const text = redact(JSON.stringify(structured));
-  const content: CallToolResult['content'] = [{ type: 'text', text }];
-  const uri = structured.transcriptUri;
-  if (typeof uri === 'string') {
-    content.push({
-      type: 'resource_link',
-      uri,
-      name: `transcript-${String(structured.callId ?? '')}`,
-      title: 'Live call transcript',
-      mimeType: 'text/plain',
-      description: 'Rolling transcript of the call; subscribe for updates',
-    });
-  }
-  return { content, structuredContent: JSON.parse(text) as Record<string, unknown> };
+  return { content: [{ type: 'text', text }], structuredContent: JSON.parse(text) as Record<string, unknown> };
 }
 
 /**
