@@ -28,6 +28,11 @@ export interface Config {
   maxCallsPerHour: number;
   /** No call may ring inside this local-time window where the callee is; undefined: no quiet hours. */
   quietHours?: QuietHours;
+  /**
+   * Seconds after placing a call during which another call to the same number is refused as a suspected duplicate
+   * (a live call counts whatever the age); undefined: the guard is off (VAPI_DUPLICATE_WINDOW_SECONDS=off).
+   */
+  duplicateWindowSeconds?: number;
   /** Longest call this server places or lets run while it listens, in minutes; undefined: no cap (VAPI_MAX_CALL_MINUTES=off). */
   maxCallMinutes?: number;
   transcriptMaxLines: number;
@@ -133,6 +138,15 @@ function readQuietHours(env: Env): QuietHours | undefined {
   }
 }
 
+export const DEFAULT_DUPLICATE_WINDOW_SECONDS = 120;
+
+/** Seconds (0 to 86400; 0: only live calls count), default 120; `off` turns the duplicate-call guard off. */
+function readDuplicateWindow(env: Env): number | undefined {
+  const value = read(env, 'VAPI_DUPLICATE_WINDOW_SECONDS');
+  if (value !== undefined && /^off$/i.test(value)) return undefined;
+  return readCount(env, 'VAPI_DUPLICATE_WINDOW_SECONDS', DEFAULT_DUPLICATE_WINDOW_SECONDS, 86_400);
+}
+
 /** Minutes (a whole number from 1 to 1440), default 10; `off` removes the cap. */
 function readMaxCallMinutes(env: Env): number | undefined {
   const value = read(env, 'VAPI_MAX_CALL_MINUTES');
@@ -180,7 +194,8 @@ function makeDirs(dir: string): void {
 }
 
 export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
-  const simulated = flags.simulate === true;
+  // VAPI_SIMULATE=1 is --simulate for launchers that set only variables (the MCP Bundle's user_config).
+  const simulated = flags.simulate === true || readBoolean(env, 'VAPI_SIMULATE');
   const apiKey = read(env, 'VAPI_API_KEY') ?? read(env, 'VAPI_TOKEN');
   if (!apiKey && !simulated) {
     throw new ConfigError(
@@ -223,6 +238,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
     quietHours: readQuietHours(env),
     maxCallMinutes: readMaxCallMinutes(env),
+    duplicateWindowSeconds: readDuplicateWindow(env),
     transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
     audioAnalysis: read(env, 'VAPI_AUDIO_ANALYSIS') === undefined || readBoolean(env, 'VAPI_AUDIO_ANALYSIS'),
     logLevel,

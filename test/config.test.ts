@@ -11,6 +11,19 @@ describe('loadConfig', () => {
     expect(loadConfig({}, { simulate: true }).simulated).toBe(true);
   });
 
+  it('reads VAPI_SIMULATE as --simulate (for launchers that can set only variables, such as the MCP Bundle)', () => {
+    expect(loadConfig({ VAPI_SIMULATE: '1' }).simulated).toBe(true);
+    expect(loadConfig({ VAPI_SIMULATE: 'false', VAPI_API_KEY: 'k' }).simulated).toBe(false);
+    expect(() => loadConfig({ VAPI_SIMULATE: 'maybe' })).toThrow(/VAPI_SIMULATE/);
+  });
+
+  it('reads the duplicate-call window: seconds, 0 for live calls only, off for no guard', () => {
+    expect(loadConfig({ VAPI_API_KEY: 'k' }).duplicateWindowSeconds).toBe(120);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_DUPLICATE_WINDOW_SECONDS: '0' }).duplicateWindowSeconds).toBe(0);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_DUPLICATE_WINDOW_SECONDS: 'OFF' }).duplicateWindowSeconds).toBeUndefined();
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_DUPLICATE_WINDOW_SECONDS: '2m' })).toThrow(/VAPI_DUPLICATE_WINDOW_SECONDS/);
+  });
+
   it('accepts VAPI_TOKEN, the official server\'s name for the key', () => {
     expect(loadConfig({ VAPI_TOKEN: 'abc123-key' }).apiKey).toBe('abc123-key');
     expect(loadConfig({ VAPI_TOKEN: 'second', VAPI_API_KEY: 'first' }).apiKey).toBe('first');

@@ -13,6 +13,7 @@ import { monitorAvailability, summarizeCall, type CallSummary, type MonitorAvail
 import { listeningView, type ListeningView } from '../views/listening.js';
 import { phoneLib } from '../../guard/phone-lib.js';
 import { findCallByIdempotencyKey, newIdempotencyKey, withIdempotencyKey } from '../../vapi/idempotency.js';
+import { checkDuplicate, withNumberClaim } from '../duplicate-guard.js';
 import { CONFIRMATION_NOTE, confirmChange } from './confirm.js';
 import { listenerFor } from './listen.js';
 
@@ -40,6 +41,8 @@ export interface PlaceCallRequest {
   confirmationToken?: string;
   /** Names this attempt: the same key again returns the call it placed and places nothing. Generated when absent. */
   idempotencyKey?: string;
+  /** Place it even though this server called the same number moments ago or has a live call to it. */
+  allowRepeat?: boolean;
 }
 
 /** What the human confirms before a call is placed. */
@@ -86,6 +89,8 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
     const earlier = await callPlacedWithKey(parts, idempotencyKey, context.signal);
     if (earlier) return alreadyPlaced(parts, earlier, destination, idempotencyKey, context.signal);
   }
+  const duplicateCheck = { e164: verdict.e164, idempotencyKey, allowRepeat: given.allowRepeat === true, signal: context.signal };
+  await checkDuplicate(parts, duplicateCheck);
   checkInlineDestinations(parts, args);
   await checkQuietHours(parts, verdict.e164, args.scheduledAt);
   const { body, capNote } = buildRequestBody(parts, args, verdict.e164);
@@ -129,8 +134,9 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
   }
 
   return placeOnce(parts, idempotencyKey, async () => {
-    const reservation = await reserveSlot(parts, context.signal);
-    const placed = await postCall(parts, body, idempotencyKey, verdict.e164, reservation, context.signal);
+    const placed = await withNumberClaim(parts, duplicateCheck, async () =>
+      postCall(parts, body, idempotencyKey, verdict.e164, await reserveSlot(parts, context.signal), context.signal),
+    );
     const call = placed.call;
     parts.directory.remember(call);
     parts.idempotencyKeys.remember(idempotencyKey, call.id);

@@ -11,6 +11,7 @@ const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rin
 - assistantId and phoneNumberId default to the server's configured ones.
 - If the result has status "confirmation-required", no call was placed: show the user its preview (number, country, assistant, caller id, limits) and, only if they agree, call create_call again with exactly the same arguments plus confirmationToken and idempotencyKey. Never pass a token the user has not approved.
 - idempotencyKey (generated when absent, always returned) makes a retry safe: the same key never places a second call. After a timeout or lost connection, retry with the same key; the server checks with Vapi whether the call was placed.
+- A number called moments ago or still on a live call is refused (duplicate-suspected); allowRepeat: true only if the user wants a second call.
 - Calls end after at most the operator's maximum call length (maxDurationSeconds is lowered to it), and the operator may set quiet hours in the callee's local time.
 - Every refusal says whether retrying can help; never retry a refused number with small edits.`;
 
@@ -50,6 +51,10 @@ const input = {
     .max(200)
     .optional()
     .describe('Names this attempt; the same key again returns the call it placed and places nothing. Generated when absent; reuse the returned one to retry safely'),
+  allowRepeat: z
+    .boolean()
+    .default(false)
+    .describe('Place the call even though this server called the same number in the last few minutes or has a live call to it (refused as duplicate-suspected otherwise). Only when the user wants a second call'),
 };
 
 const previewSchema = z
