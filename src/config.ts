@@ -67,10 +67,16 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * An MCP Bundle host leaves `${user_config.x}` in place when the user left optional setting x empty (and gave no
+ * default): that means "not set", not a forgotten substitution.
+ */
+const UNSET_BUNDLE_SETTING = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
+
 /** Reads a variable, treating blank as unset and refusing unsubstituted placeholders like `${VAPI_API_KEY}`. */
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
-  if (!value) return undefined;
+  if (!value || UNSET_BUNDLE_SETTING.test(value)) return undefined;
   if (PLACEHOLDER.test(value)) {
     const shown = SECRET_VARIABLES.has(name) ? 'a literal placeholder' : `the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
     throw new ConfigError(
@@ -102,7 +108,7 @@ function readCount(env: Env, name: string, fallback: number, max: number): numbe
 /** A comma list where "set but empty" is meaningful (fail closed), so blank is kept as []. */
 function readList(env: Env, name: string): string[] | undefined {
   const raw = env[name];
-  if (raw === undefined) return undefined;
+  if (raw === undefined || UNSET_BUNDLE_SETTING.test(raw.trim())) return undefined;
   if (PLACEHOLDER.test(raw.trim())) read(env, name); // throws the placeholder error
   return raw
     .split(',')
@@ -193,6 +199,12 @@ function makeDirs(dir: string): void {
   mkdirSync(dir, { mode: 0o700 });
 }
 
+/** A leading `~/` or `${HOME}/` (as an MCP Bundle's default directory is written) means the home folder. */
+function homeExpanded(path: string | undefined): string | undefined {
+  const home = /^(?:~|\$\{HOME\})(?=$|[/\\])/;
+  return path && home.test(path) ? join(homedir(), path.replace(home, '')) : path;
+}
+
 export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
   // VAPI_SIMULATE=1 is --simulate for launchers that set only variables (the MCP Bundle's user_config).
   const simulated = flags.simulate === true || readBoolean(env, 'VAPI_SIMULATE');
@@ -203,7 +215,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     );
   }
 
-  const recordingsDirRaw = read(env, 'VAPI_RECORDINGS_DIR');
+  const recordingsDirRaw = homeExpanded(read(env, 'VAPI_RECORDINGS_DIR'));
   const recordingsDir = recordingsDirRaw
     ? isAbsolute(recordingsDirRaw)
       ? recordingsDirRaw

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_BASE_URL, DEFAULT_RECORDINGS_DIR, loadConfig, prepareRecordingsDir } from '../src/config.js';
@@ -15,6 +15,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ VAPI_SIMULATE: '1' }).simulated).toBe(true);
     expect(loadConfig({ VAPI_SIMULATE: 'false', VAPI_API_KEY: 'k' }).simulated).toBe(false);
     expect(() => loadConfig({ VAPI_SIMULATE: 'maybe' })).toThrow(/VAPI_SIMULATE/);
+  });
+
+  it('reads a bundle setting left empty (${user_config.x} left in place by the host) as unset, and ~ or ${HOME} as the home folder', () => {
+    const config = loadConfig({
+      VAPI_API_KEY: 'k',
+      VAPI_ASSISTANT_ID: '${user_config.assistant_id}',
+      VAPI_ALLOWED_NUMBERS: '${user_config.allowed_numbers}',
+      VAPI_RECORDINGS_DIR: '${HOME}/calls',
+    });
+    expect(config.assistantId).toBeUndefined();
+    expect(config.allowedNumbers).toBeUndefined();
+    expect(config.recordingsDir).toBe(join(homedir(), 'calls'));
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_RECORDINGS_DIR: '~/r' }).recordingsDir).toBe(join(homedir(), 'r'));
+    expect(() => loadConfig({ VAPI_API_KEY: '${user_config.vapi_api_key}' })).toThrow(/No Vapi API key/);
   });
 
   it('reads the duplicate-call window: seconds, 0 for live calls only, off for no guard', () => {
