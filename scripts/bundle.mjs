@@ -8,8 +8,11 @@
  *
  *   npm run bundle                      writes ./vapi-call-mcp-<version>.mcpb
  *   node scripts/bundle.mjs --out DIR   writes it into DIR
+ *   npm run bundle -- --server-json     also writes its SHA-256 into server.json (the release step: the registry
+ *                                       checks the hash of the file attached to the GitHub release)
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,7 +88,7 @@ const USER_CONFIG = {
   },
 };
 
-const ENV = {
+export const ENV = {
   VAPI_API_KEY: '${user_config.vapi_api_key}',
   VAPI_ASSISTANT_ID: '${user_config.assistant_id}',
   VAPI_PHONE_NUMBER_ID: '${user_config.phone_number_id}',
@@ -177,8 +180,18 @@ function copyProductionDependencies(stage) {
   return dirs.length;
 }
 
+/** Writes the bundle's SHA-256 into server.json's mcpb package entry. */
+function recordHash(bundle) {
+  const file = path.join(root, 'server.json');
+  const server = JSON.parse(readFileSync(file, 'utf8'));
+  const entry = server.packages.find((p) => p.registryType === 'mcpb');
+  entry.fileSha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+  writeFileSync(file, `${JSON.stringify(server, null, 2)}\n`);
+  say(`server.json: fileSha256 ${entry.fileSha256}`);
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, 'server-json': { type: 'boolean' } } });
   if (!existsSync(path.join(root, 'dist/index.js'))) throw new Error('dist/index.js is missing: run npm run build first');
   const outDir = path.resolve(values.out ?? root);
   const output = path.join(outDir, `${pkg.name}-${pkg.version}.mcpb`);
@@ -197,6 +210,7 @@ async function main() {
     if (!(await packExtension({ extensionPath: stage, outputPath: output, silent: true }))) throw new Error('mcpb pack failed');
     const size = statSync(output).size;
     if (size > BUNDLE_BUDGET_BYTES) throw new Error(`${path.basename(output)} is ${size} bytes, over the ${BUNDLE_BUDGET_BYTES}-byte budget`);
+    if (values['server-json']) recordHash(output);
     say(`${path.relative(process.cwd(), output) || output}: ${(size / 1024 / 1024).toFixed(1)} MiB (budget ${BUNDLE_BUDGET_BYTES / 1024 / 1024} MiB), ${tools.length} tools, ${copied} production packages`);
   } finally {
     rmSync(work, { recursive: true, force: true });
