@@ -11,7 +11,6 @@
  *   npm run bundle -- --server-json     also writes its SHA-256 into server.json (the release step: the registry
  *                                       checks the hash of the file attached to the GitHub release)
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -163,13 +162,18 @@ function manifest(tools) {
   };
 }
 
-/** The production dependency tree as installed (npm ls), copied as is: nothing is fetched. */
+/** The production dependency tree as package-lock.json records it, copied as installed: nothing is fetched. */
 function copyProductionDependencies(stage) {
-  const listing = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  const dirs = listing.split('\n').map((line) => line.trim()).filter((line) => line && line !== root);
-  for (const dir of dirs) {
-    const relative = path.relative(root, dir);
-    if (!relative.startsWith('node_modules')) throw new Error(`unexpected dependency location ${dir}`);
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  const relatives = Object.entries(lock.packages)
+    .filter(([where, entry]) => where.startsWith('node_modules/') && !entry.dev && !entry.link)
+    .map(([where]) => where);
+  for (const relative of relatives) {
+    const dir = path.join(root, relative);
+    if (!existsSync(path.join(dir, 'package.json'))) {
+      if (lock.packages[relative].optional) continue; // an optional dependency for another platform
+      throw new Error(`${relative} is in package-lock.json but not installed: run npm ci`);
+    }
     cpSync(dir, path.join(stage, relative), {
       recursive: true,
       dereference: true,
@@ -177,7 +181,7 @@ function copyProductionDependencies(stage) {
       filter: (source) => !path.relative(dir, source).split(path.sep).includes('node_modules'),
     });
   }
-  return dirs.length;
+  return relatives.length;
 }
 
 /** Writes the bundle's SHA-256 into server.json's mcpb package entry. */

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_BUDGET_BYTES } from '../scripts/bundle.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; engines: { node: string }; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; engines: { node: string } };
 const snapshot = JSON.parse(readFileSync(join(ROOT, 'test/__toolsnaps__/tools.json'), 'utf8')) as { name: string; _meta?: { ui?: { visibility?: string[] } } }[];
 const CANARY_KEY = `sk-bundle-canary-${Date.now().toString(36)}`;
 
@@ -65,7 +65,11 @@ describe('the MCP Bundle', () => {
     expect(manifest.user_config.vapi_api_key).toMatchObject({ sensitive: true, required: true });
     expect(manifest.user_config.recordings_dir.type).toBe('directory');
     expect(Object.values(manifest.server.mcp_config.env)).toContain('${user_config.simulate}');
-    for (const dev of Object.keys(pkg.devDependencies)) expect(existsSync(join(unpacked, 'node_modules', dev)), dev).toBe(false);
+    // Development-only packages (devDependencies and what only they pull in) stay out.
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const devOnly = Object.entries(lock.packages).filter(([where, entry]) => where.startsWith('node_modules/') && entry.dev).map(([where]) => where);
+    expect(devOnly).toEqual(expect.arrayContaining(['node_modules/vitest', 'node_modules/typescript', 'node_modules/@anthropic-ai/mcpb']));
+    expect(devOnly.filter((where) => existsSync(join(unpacked, where)))).toEqual([]);
     expect(existsSync(join(unpacked, 'node_modules/@modelcontextprotocol/sdk/package.json'))).toBe(true);
   });
 
