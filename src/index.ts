@@ -34,7 +34,7 @@ From the terminal (each has --help; --simulate runs the simulator in-process):
   vapi-call-mcp end --all                    hang up every live call vapi-call-mcp placed (asks first)
 
 Options:
-  --simulate         use the built-in Vapi simulator: no Vapi account, no real calls
+  --simulate         use the built-in Vapi simulator: no Vapi account, no real calls (also VAPI_SIMULATE=1)
   --sim-speed N      with --simulate: run simulated calls N times faster than real time (default 1)
   --read-only        expose only tools that cannot change a call (also VAPI_READ_ONLY=1)
   --http             serve Streamable HTTP instead of stdio; --host/--port (VAPI_MCP_HOST, VAPI_MCP_PORT) pick
@@ -46,8 +46,8 @@ Options:
 
 Environment: VAPI_API_KEY (or VAPI_TOKEN), VAPI_BASE_URL, VAPI_PUBLIC_KEY, VAPI_ASSISTANT_ID,
 VAPI_PHONE_NUMBER_ID, VAPI_RECORDINGS_DIR, VAPI_ALLOWED_NUMBERS, VAPI_ALLOWED_COUNTRIES,
-VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_MAX_CALL_MINUTES, VAPI_QUIET_HOURS, VAPI_CONFIRM_CALLS,
-VAPI_READ_ONLY, VAPI_TRANSCRIPT_MAX_LINES, VAPI_AUDIO_ANALYSIS, VAPI_LOG_LEVEL;
+VAPI_MAX_CONCURRENT_CALLS, VAPI_MAX_CALLS_PER_HOUR, VAPI_MAX_CALL_MINUTES, VAPI_QUIET_HOURS, VAPI_DUPLICATE_WINDOW_SECONDS,
+VAPI_CONFIRM_CALLS, VAPI_READ_ONLY, VAPI_TRANSCRIPT_MAX_LINES, VAPI_AUDIO_ANALYSIS, VAPI_LOG_LEVEL;
 with --http also VAPI_MCP_TOKEN, VAPI_MCP_PUBLIC_URL, VAPI_MCP_OAUTH_ISSUER, VAPI_MCP_ALLOWED_HOSTS, VAPI_MCP_ALLOWED_ORIGINS, VAPI_MCP_TRUST_PROXY and more.
 See the README for each.
 `;

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_BASE_URL, DEFAULT_RECORDINGS_DIR, loadConfig, prepareRecordingsDir } from '../src/config.js';
@@ -9,6 +9,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({})).toThrow(ConfigError);
     expect(() => loadConfig({})).toThrow(/VAPI_API_KEY.*--simulate/);
     expect(loadConfig({}, { simulate: true }).simulated).toBe(true);
+  });
+
+  it('reads VAPI_SIMULATE as --simulate (for launchers that can set only variables, such as the MCP Bundle)', () => {
+    expect(loadConfig({ VAPI_SIMULATE: '1' }).simulated).toBe(true);
+    expect(loadConfig({ VAPI_SIMULATE: 'false', VAPI_API_KEY: 'k' }).simulated).toBe(false);
+    expect(() => loadConfig({ VAPI_SIMULATE: 'maybe' })).toThrow(/VAPI_SIMULATE/);
+  });
+
+  it('reads a bundle setting left empty (${user_config.x} left in place by the host) as unset, and ~ or ${HOME} as the home folder', () => {
+    const config = loadConfig({
+      VAPI_API_KEY: 'k',
+      VAPI_ASSISTANT_ID: '${user_config.assistant_id}',
+      VAPI_ALLOWED_NUMBERS: '${user_config.allowed_numbers}',
+      VAPI_RECORDINGS_DIR: '${HOME}/calls',
+    });
+    expect(config.assistantId).toBeUndefined();
+    expect(config.allowedNumbers).toBeUndefined();
+    expect(config.recordingsDir).toBe(join(homedir(), 'calls'));
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_RECORDINGS_DIR: '~/r' }).recordingsDir).toBe(join(homedir(), 'r'));
+    expect(() => loadConfig({ VAPI_API_KEY: '${user_config.vapi_api_key}' })).toThrow(/No Vapi API key/);
+  });
+
+  it('reads the duplicate-call window: seconds, 0 for live calls only, off for no guard', () => {
+    expect(loadConfig({ VAPI_API_KEY: 'k' }).duplicateWindowSeconds).toBe(120);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_DUPLICATE_WINDOW_SECONDS: '0' }).duplicateWindowSeconds).toBe(0);
+    expect(loadConfig({ VAPI_API_KEY: 'k', VAPI_DUPLICATE_WINDOW_SECONDS: 'OFF' }).duplicateWindowSeconds).toBeUndefined();
+    expect(() => loadConfig({ VAPI_API_KEY: 'k', VAPI_DUPLICATE_WINDOW_SECONDS: '2m' })).toThrow(/VAPI_DUPLICATE_WINDOW_SECONDS/);
   });
 
   it('accepts VAPI_TOKEN, the official server\'s name for the key', () => {

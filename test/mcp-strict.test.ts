@@ -39,22 +39,98 @@ describe('unknown arguments', () => {
     expect(h.sim.requests).toHaveLength(0);
   });
 
-  it('lists input schemas that say so: no free-form objects, unknown keys not allowed', async () => {
+  it('lists input schemas the strictest converters take: typed, closed shapes, no keyword they reject', async () => {
     h = await startHarness();
     const { tools } = await h.client.listTools();
-    const freeForm: string[] = [];
-    const visit = (schema: unknown, path: string) => {
+    const problems: string[] = [];
+    const visit = (schema: unknown, path: string, isSchema: boolean) => {
       if (schema === null || typeof schema !== 'object') return;
       const node = schema as Record<string, unknown>;
-      if (node.type === 'object' && node.properties && node.additionalProperties !== false) freeForm.push(path);
-      if (node.type === 'object' && !node.properties && node.additionalProperties && Object.keys(node.additionalProperties).length === 0) freeForm.push(path);
-      for (const [key, child] of Object.entries(node)) visit(child, `${path}.${key}`);
+      if (isSchema) {
+        for (const keyword of ['additionalProperties', 'propertyNames', 'patternProperties', 'oneOf', 'allOf', 'not', 'if', '$ref']) {
+          if (node[keyword] !== undefined) problems.push(`${path}: ${keyword}`);
+        }
+        // A typeless schema is an open one: OpenAI strict mode cannot take it.
+        if (node.type === undefined && node.anyOf === undefined) problems.push(`${path}: no type`);
+        if (node.type === 'object' && !node.properties) problems.push(`${path}: object without properties`);
+      }
+      for (const [key, child] of Object.entries(node)) {
+        if (key === 'properties') for (const [name, property] of Object.entries(child as object)) visit(property, `${path}.${name}`, true);
+        else if (key === 'items') visit(child, `${path}[]`, true);
+        else if (key === 'anyOf') (child as unknown[]).forEach((branch, i) => visit(branch, `${path}|${i}`, true));
+      }
     };
-    for (const tool of tools) {
-      expect(tool.inputSchema.additionalProperties).toBe(false);
-      visit(tool.inputSchema, tool.name);
-    }
-    expect(freeForm).toEqual([]);
+    for (const tool of tools) visit(tool.inputSchema, tool.name, true);
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('arguments as strict-mode clients send them', () => {
+  it('reads null for an optional argument as absent, at every level, and still refuses null where a value is required', async () => {
+    h = await startHarness();
+    const dry = await h.ok<{ request: { body: Record<string, unknown> } }>('create_call', {
+      customer: { number: VALID_NUMBER, name: null, extension: null },
+      assistantId: null,
+      assistant: null,
+      assistantOverrides: null,
+      phoneNumberId: null,
+      firstMessage: null,
+      variableValues: null,
+      name: null,
+      scheduledAt: null,
+      listen: null,
+      monitor: null,
+      dryRun: true,
+      confirmationToken: null,
+      idempotencyKey: null,
+    });
+    expect(dry.request.body).toMatchObject({ assistantId: 'assistant-test', phoneNumberId: 'phone-test', customer: { number: VALID_NUMBER } });
+    expect(dry.request.body.customer).toEqual({ number: VALID_NUMBER });
+    expect((dry.request.body.assistantOverrides as Record<string, unknown>).monitorPlan).toEqual({ listenEnabled: true, controlEnabled: true });
+    const read = await h.ok<{ nextSeq: number }>('list_calls', { limit: null, status: null, createdAtLt: null });
+    expect(read).toBeDefined();
+    const required = await h.err('create_call', { customer: null, dryRun: true });
+    expect(required.code).toBe('invalid-arguments');
+    expect(required.reason).toMatch(/customer/);
+    expect(h.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+  });
+
+  it('takes variableValues as a list of {name, value} (and the map form), inline configuration as JSON text (and as an object)', async () => {
+    h = await startHarness();
+    type Dry = { request: { body: { assistant?: Record<string, unknown>; assistantOverrides: Record<string, unknown> } } };
+    const listed = await h.ok<Dry>('create_call', {
+      customer: { number: VALID_NUMBER },
+      dryRun: true,
+      variableValues: [{ name: 'slot', value: '3pm' }, { name: 'doctor', value: 'Patel' }],
+      assistantOverrides: JSON.stringify({ firstMessage: 'Hi {{doctor}}' }),
+    });
+    expect(listed.request.body.assistantOverrides).toMatchObject({ variableValues: { slot: '3pm', doctor: 'Patel' }, firstMessage: 'Hi {{doctor}}' });
+    const mapped = await h.ok<Dry>('create_call', {
+      customer: { number: VALID_NUMBER },
+      dryRun: true,
+      variableValues: { slot: '3pm', doctor: 'Patel' },
+      assistantOverrides: { firstMessage: 'Hi {{doctor}}' },
+    });
+    expect(mapped.request.body.assistantOverrides).toMatchObject({ variableValues: { slot: '3pm', doctor: 'Patel' }, firstMessage: 'Hi {{doctor}}' });
+    const inline = await h.ok<Dry>('create_call', { customer: { number: VALID_NUMBER }, dryRun: true, assistant: JSON.stringify({ name: 'Riley', firstMessage: 'Hello' }) });
+    expect(inline.request.body.assistant).toEqual({ name: 'Riley', firstMessage: 'Hello' });
+
+    const misspelt = await h.err('create_call', { customer: { number: VALID_NUMBER }, assistantOverrides: JSON.stringify({ firstmessage: 'Hi' }) });
+    expect(misspelt.code).toBe('unknown-argument');
+    expect(misspelt.reason).toContain('did you mean "firstMessage"?');
+    const notJson = await h.err('create_call', { customer: { number: VALID_NUMBER }, assistant: '{"name": ' });
+    expect(notJson).toMatchObject({ code: 'invalid-arguments' });
+    expect(notJson.reason).toMatch(/assistant: is not valid JSON/);
+    const twice = await h.err('create_call', { customer: { number: VALID_NUMBER }, variableValues: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] });
+    expect(twice.reason).toMatch(/once/);
+    // The limits stay on the server whatever the client's converter kept.
+    const long = await h.err('create_call', { customer: { number: VALID_NUMBER }, variableValues: [{ name: 'a', value: 'x'.repeat(2001) }] });
+    expect(long.reason).toMatch(/variableValues\[0\]\.value/);
+    const badName = await h.err('create_call', { customer: { number: VALID_NUMBER }, variableValues: [{ name: '{{a}}', value: '1' }] });
+    expect(badName.code).toBe('invalid-arguments');
+    const tooLong = await h.err('create_call', { customer: { number: VALID_NUMBER, name: 'x'.repeat(41) } });
+    expect(tooLong.reason).toMatch(/customer\.name/);
+    expect(h.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
   });
 });
 

@@ -32,7 +32,7 @@ async function liveCall(args: Record<string, unknown> = {}): Promise<string> {
 }
 
 describe('create_call', () => {
-  it('places a monitorable call, listens at once, and links the transcript resource', async () => {
+  it('places a monitorable call, listens at once, and names the transcript resource in the JSON', async () => {
     h = await startHarness();
     const result = await h.callTool('create_call', { customer: { number: '+1 (415) 555-2671', name: 'Ada' }, firstMessage: 'Hi Ada!' });
     expect(result.isError).toBeFalsy();
@@ -44,8 +44,8 @@ describe('create_call', () => {
     expect(created.transcriptUri).toBe(`vapi://calls/${created.callId}/transcript`);
     expect(created.listening?.active).toBe(true);
     expect(created.listening?.audioPath).toBe(`${h.recordingsDir}/${created.callId}.wav`);
-    expect(result.content).toContainEqual(expect.objectContaining({ type: 'resource_link', uri: created.transcriptUri }));
-    // The text block carries the same JSON as structuredContent.
+    // One text block, the content type every framework takes, carrying the same JSON as structuredContent.
+    expect(result.content.map((block) => block.type)).toEqual(['text']);
     expect(JSON.parse((result.content[0] as { text: string }).text)).toEqual(result.structuredContent);
 
     const [post] = posts(h.sim);
@@ -69,7 +69,7 @@ describe('create_call', () => {
     h = await startHarness();
     const dry = await h.ok<{ dryRun: boolean; status: string; idempotencyKey: string; request: { method: string; url: string; body: Record<string, unknown> } }>(
       'create_call',
-      { customer: { number: '+44 20 7183 8750' }, dryRun: true, variableValues: { slot: '3pm' }, name: 'reminder' },
+      { customer: { number: '+44 20 7183 8750' }, dryRun: true, variableValues: [{ name: 'slot', value: '3pm' }], name: 'reminder' },
     );
     expect(dry.dryRun).toBe(true);
     expect(dry.status).toBe('dry-run');

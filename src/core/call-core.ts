@@ -5,6 +5,7 @@
  * the call operations. Each operation resolves to a plain view or rejects with a CallError (the failure envelope).
  * It imports no MCP SDK and nothing from a face.
  */
+import { RecentCalls } from './duplicate-guard.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { ConfirmationTokens } from '../guard/confirmation-token.js';
@@ -111,6 +112,10 @@ export class CallCore {
       confirmations: new ConfirmationTokens(options.now ? { now: options.now } : {}),
       idempotencyKeys: new IdempotencyKeys(),
       mutes: new MuteLedger(),
+      recentCalls: new RecentCalls({
+        windowMs: config.duplicateWindowSeconds === undefined ? undefined : config.duplicateWindowSeconds * 1000,
+        now: options.now ?? Date.now,
+      }),
       placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
     };
     if (config.maxCallMinutes !== undefined) {

@@ -12,6 +12,8 @@ export interface CallFailure {
   suggestion: string;
   retryable: boolean;
   retryAfterSeconds?: number;
+  /** duplicate-suspected: the call already placed to the number, and the key that returns it. */
+  existingCall?: { callId?: string; idempotencyKey: string };
 }
 
 /** Thrown by the core's operations for every failure the caller can act on. */

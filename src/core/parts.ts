@@ -11,6 +11,7 @@ import type { CallDirectory } from '../vapi/call-directory.js';
 import type { VapiControlClient } from '../vapi/control.js';
 import type { IdempotencyKeys } from '../vapi/idempotency.js';
 import type { VapiRestClient } from '../vapi/rest.js';
+import type { RecentCalls } from './duplicate-guard.js';
 import type { MuteLedger } from './mute-ledger.js';
 import type { PlaceCallResult } from './operations/place-call.js';
 
@@ -32,6 +33,8 @@ export interface CoreParts {
   mutes: MuteLedger;
   /** Placements under way and keys whose outcome is unknown, for exactly-once dialing. */
   placements: Placements;
+  /** The last call placed to each number, for the duplicate-call guard. */
+  recentCalls: RecentCalls;
 }
 
 export interface Placements {

@@ -70,6 +70,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       VAPI_PHONE_NUMBER_ID: 'phone-test',
       VAPI_MAX_CONCURRENT_CALLS: '50',
       VAPI_MAX_CALLS_PER_HOUR: '500',
+      // Tests place many calls to the same few numbers; the duplicate-call guard has its own tests.
+      VAPI_DUPLICATE_WINDOW_SECONDS: 'off',
       ...options.env,
     }),
     ...options.config,

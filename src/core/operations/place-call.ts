@@ -12,6 +12,7 @@ import { listeningView, type ListeningView } from '../views/listening.js';
 import { buildRequestBody, checkInlineDestinations, checkQuietHours, previewCall, type CallPreview, type PlaceCallArgs } from './call-request.js';
 import { CONFIRMATION_NOTE, confirmChange } from './confirm.js';
 import { listenerFor } from './listen.js';
+import { checkDuplicate, withNumberClaim } from '../duplicate-guard.js';
 import { callPlacedWithKey, checkLimits, placeOnce, postCall, reserveSlot } from './place-once.js';
 
 export type { CallPreview } from './call-request.js';
@@ -40,6 +41,8 @@ export interface PlaceCallRequest {
   confirmationToken?: string;
   /** Names this attempt: the same key again returns the call it placed and places nothing. Generated when absent. */
   idempotencyKey?: string;
+  /** Place it even though this server called the same number moments ago or has a live call to it. */
+  allowRepeat?: boolean;
 }
 
 export interface PlaceCallResult {
@@ -74,6 +77,8 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
     const earlier = await callPlacedWithKey(parts, idempotencyKey, context.signal);
     if (earlier) return alreadyPlaced(parts, earlier, destination, idempotencyKey, context.signal);
   }
+  const duplicateCheck = { e164: verdict.e164, idempotencyKey, allowRepeat: given.allowRepeat === true, signal: context.signal };
+  await checkDuplicate(parts, duplicateCheck);
   checkInlineDestinations(parts, args);
   await checkQuietHours(parts, verdict.e164, args.scheduledAt);
   const { body, capNote } = buildRequestBody(parts, args, verdict.e164);
@@ -117,8 +122,9 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
   }
 
   return placeOnce(parts, idempotencyKey, async () => {
-    const reservation = await reserveSlot(parts, context.signal);
-    const placed = await postCall(parts, body, idempotencyKey, verdict.e164, reservation, context.signal);
+    const placed = await withNumberClaim(parts, duplicateCheck, async () =>
+      postCall(parts, body, idempotencyKey, verdict.e164, await reserveSlot(parts, context.signal), context.signal),
+    );
     const call = placed.call;
     parts.directory.remember(call);
     parts.idempotencyKeys.remember(idempotencyKey, call.id);

@@ -1,9 +1,13 @@
 /**
  * Strict at the door: every tool's arguments are parsed here against a strict schema (unknown keys refused at
  * every level), and every problem becomes the documented failure envelope, naming the nearest valid argument.
+ * What tools/list shows is the shape the strictest common converters take (OpenAI strict mode, Gemini): no
+ * `additionalProperties`, `propertyNames`, `patternProperties` or `oneOf`/`allOf`; the refusal of unknown keys
+ * and every limit stay here, on the server, whatever the client's converter kept.
  */
 import { z } from 'zod';
 import { CallError } from '../../core/errors.js';
+import { listedAs } from './listed.js';
 
 /** A strict object schema for a tool's input shape; nested objects are declared strict where they are defined. */
 export function strictInput(shape: z.ZodRawShape): z.ZodObject {
@@ -15,12 +19,40 @@ export function strictInput(shape: z.ZodRawShape): z.ZodObject {
  * shows the strict JSON Schema the arguments are really checked against.
  */
 export function listedInput(strict: z.ZodObject): z.ZodObject {
-  const { $schema: _ignored, ...jsonSchema } = z.toJSONSchema(strict, { io: 'input' }) as Record<string, unknown>;
-  return z.looseObject({}).meta(jsonSchema);
+  // Loose, so the SDK passes unknown keys on to parseArguments; its `additionalProperties: {}` is cleared here.
+  return z.looseObject({}).meta({ ...listedJsonSchema(strict), additionalProperties: undefined });
+}
+
+/** The JSON Schema of a tool's input as listed: zod's, with the shapes from `listedAs`, without `additionalProperties`. */
+export function listedJsonSchema(strict: z.ZodObject): Record<string, unknown> {
+  const { $schema: _ignored, ...jsonSchema } = z.toJSONSchema(strict, {
+    io: 'input',
+    override: ({ zodSchema, jsonSchema: node }) => {
+      const listed = listedAs.get(zodSchema as unknown as z.ZodType);
+      if (!listed) return;
+      for (const key of Object.keys(node)) delete (node as Record<string, unknown>)[key];
+      Object.assign(node, listed);
+    },
+  }) as Record<string, unknown>;
+  return withoutAdditionalProperties(jsonSchema) as Record<string, unknown>;
+}
+
+/**
+ * Google Gen AI's converter crashes on a boolean `additionalProperties`; OpenAI strict mode adds its own. Unknown
+ * keys are refused by parseArguments whatever the schema says, so the keyword is left out everywhere.
+ */
+function withoutAdditionalProperties(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutAdditionalProperties);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => key !== 'additionalProperties')
+      .map(([key, value]) => [key, key === 'default' || key === 'const' || key === 'enum' ? value : withoutAdditionalProperties(value)]),
+  );
 }
 
 export function parseArguments<T>(toolName: string, schema: z.ZodType<T>, args: unknown): T {
-  const parsed = schema.safeParse(args ?? {});
+  const parsed = schema.safeParse(withoutNullOptionals(schema, args ?? {}));
   if (parsed.success) return parsed.data;
   throw argumentError(toolName, schema, parsed.error);
 }
@@ -50,6 +82,24 @@ function argumentError(toolName: string, schema: z.ZodType, error: z.ZodError): 
   });
 }
 
+/**
+ * OpenAI strict mode makes every optional argument required and nullable, so clients send `null` for "not given":
+ * an optional argument that is `null` (and does not itself take null) is read as absent, at every level.
+ */
+export function withoutNullOptionals(schema: unknown, value: unknown): unknown {
+  const def = defOf(unwrap(schema));
+  if (Array.isArray(value) && def?.type === 'array') return value.map((item) => withoutNullOptionals(def.element, item));
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || def?.type !== 'object') return value;
+  const shape = def.shape as Record<string, z.ZodType>;
+  const kept: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    const fieldSchema = shape[key];
+    if (field === null && fieldSchema && fieldSchema.safeParse(undefined).success && !fieldSchema.safeParse(null).success) continue;
+    kept[key] = fieldSchema ? withoutNullOptionals(fieldSchema, field) : field;
+  }
+  return kept;
+}
+
 function formatPath(path: readonly PropertyKey[]): string {
   return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i > 0 ? '.' : ''}${String(part)}`)).join('');
 }
@@ -72,8 +122,8 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
 
 function unwrap(schema: unknown): unknown {
   let current = schema;
-  for (let def = defOf(current); def && ['optional', 'default', 'nullable', 'prefault', 'readonly'].includes(def.type as string); def = defOf(current)) {
-    current = def.innerType;
+  for (let def = defOf(current); def && ['optional', 'default', 'nullable', 'prefault', 'readonly', 'pipe'].includes(def.type as string); def = defOf(current)) {
+    current = def.type === 'pipe' ? def.out : def.innerType;
   }
   return current;
 }

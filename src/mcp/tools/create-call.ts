@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { assistantOverridesSchema, inlineAssistantSchema, variableValuesSchema } from './assistant-config.js';
+import { assistantOverridesSchema, inlineAssistantSchema, variableMap, variableValuesSchema } from './assistant-config.js';
 import { defineTool } from './define.js';
-import { jsonLimited } from './fields.js';
 import { callSummarySchema, listeningShape, monitorAvailabilitySchema } from './shapes.js';
 
 const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rings and a Vapi AI assistant talks to the person who answers. It costs money and reaches a real human.
@@ -12,6 +11,7 @@ const DESCRIPTION = `Place an outbound phone call through Vapi: a real phone rin
 - assistantId and phoneNumberId default to the server's configured ones.
 - If the result has status "confirmation-required", no call was placed: show the user its preview (number, country, assistant, caller id, limits) and, only if they agree, call create_call again with exactly the same arguments plus confirmationToken and idempotencyKey. Never pass a token the user has not approved.
 - idempotencyKey (generated when absent, always returned) makes a retry safe: the same key never places a second call. After a timeout or lost connection, retry with the same key; the server checks with Vapi whether the call was placed.
+- A number called moments ago or still on a live call is refused (duplicate-suspected); allowRepeat: true only if the user wants a second call.
 - Calls end after at most the operator's maximum call length (maxDurationSeconds is lowered to it), and the operator may set quiet hours in the callee's local time.
 - Every refusal says whether retrying can help; never retry a refused number with small edits.`;
 
@@ -24,11 +24,11 @@ const customerSchema = z.strictObject({
 const input = {
   customer: customerSchema.describe('Who to call'),
   assistantId: z.string().max(100).optional().describe('Vapi assistant to run the call; defaults to VAPI_ASSISTANT_ID'),
-  assistant: jsonLimited(inlineAssistantSchema, 100_000).optional(),
-  assistantOverrides: jsonLimited(assistantOverridesSchema, 100_000).optional(),
+  assistant: inlineAssistantSchema.optional(),
+  assistantOverrides: assistantOverridesSchema.optional(),
   phoneNumberId: z.string().max(100).optional().describe('Vapi phone number to call from; defaults to VAPI_PHONE_NUMBER_ID'),
   firstMessage: z.string().max(1000).optional().describe('What the assistant says first when the call is answered'),
-  variableValues: jsonLimited(variableValuesSchema, 20_000).optional(),
+  variableValues: variableValuesSchema.optional(),
   name: z.string().max(40).optional().describe('A label for the call, shown in list_calls'),
   scheduledAt: z.string().max(40).optional().describe('ISO 8601 time to place the call later instead of now'),
   listen: z.boolean().default(true).describe('Start live listening at once (transcript and audio saved); false places the call without listening'),
@@ -51,6 +51,10 @@ const input = {
     .max(200)
     .optional()
     .describe('Names this attempt; the same key again returns the call it placed and places nothing. Generated when absent; reuse the returned one to retry safely'),
+  allowRepeat: z
+    .boolean()
+    .default(false)
+    .describe('Place the call even though this server called the same number in the last few minutes or has a live call to it (refused as duplicate-suspected otherwise). Only when the user wants a second call'),
 };
 
 const previewSchema = z
@@ -111,5 +115,5 @@ export const createCallTool = defineTool({
   // Not destructive (it changes nothing that exists) but not idempotent: every call places another call.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   scope: 'calls:dial',
-  run: (core, args, context) => core.placeCall(args, context),
+  run: (core, { variableValues, ...args }, context) => core.placeCall({ ...args, variableValues: variableMap(variableValues) }, context),
 });

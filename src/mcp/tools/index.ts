@@ -188,7 +188,8 @@ function toFailure(err: unknown, toolName: string, core: CallCore): CallFailure 
 /**
  * Structured content and the same JSON as text, passed through the redactor as a last line of defence, and
  * checked against the tool's output schema as the client will see it (after JSON: a NaN there is a null): a
- * result this server cannot produce correctly is its own fault, never the caller's.
+ * result this server cannot produce correctly is its own fault, never the caller's. Text is the one content block
+ * every framework takes (Anthropic's Python helpers raise on resource_link): the transcript URI is in the JSON.
  */
 function success(toolName: string, outputSchema: z.ZodType, structured: Record<string, unknown>, redact: (text: string) => string): CallToolResult {
   const text = redact(JSON.stringify(structured));
@@ -197,19 +198,7 @@ function success(toolName: string, outputSchema: z.ZodType, structured: Record<s
     const problems = checked.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || 'result'}: ${issue.message}`);
     throw invalidOutput(`${toolName} produced a result that does not match its output schema (${problems.join('; ')})`);
   }
-  const content: CallToolResult['content'] = [{ type: 'text', text }];
-  const uri = structured.transcriptUri;
-  if (typeof uri === 'string') {
-    content.push({
-      type: 'resource_link',
-      uri,
-      name: `transcript-${String(structured.callId ?? '')}`,
-      title: 'Live call transcript',
-      mimeType: 'text/plain',
-      description: 'Rolling transcript of the call; subscribe for updates',
-    });
-  }
-  return { content, structuredContent: JSON.parse(text) as Record<string, unknown> };
+  return { content: [{ type: 'text', text }], structuredContent: JSON.parse(text) as Record<string, unknown> };
 }
 
 /**
