@@ -10,7 +10,7 @@
  * another format) the turn metrics start again on the new clock, so every figure stays finite and within the
  * time analysed, however the stream arrives (digital silence, bursts, gaps, events in any order).
  */
-import { plus0, seconds1, TurnTaking, type Party, type TurnMetrics } from './turn-taking.js';
+import { DOUBLE_ZERO, plus0, seconds1, TurnTaking, type Party, type TurnMetrics } from './turn-taking.js';
 import { VoiceActivity } from './voice-activity.js';
 
 export type { InterruptionRecord, LatencyTurn, Party } from './turn-taking.js';
@@ -58,8 +58,6 @@ const CUSTOMER_WINDOW = 0;
 const ASSISTANT_WINDOW = 1;
 const LEFT_LEVEL = 2;
 const RIGHT_LEVEL = 3;
-/** A double from the start (see turn-taking.ts). */
-const DOUBLE_ZERO = -0;
 
 interface ChannelLevel {
   peak: number;

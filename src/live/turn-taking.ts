@@ -42,7 +42,7 @@ const RECENT = 5;
  * not have to migrate every object's shape (and deoptimise the hot loop) when they first hold a fraction.
  * -0 behaves as 0 in every comparison and sum here, and `plus0` turns it into 0 on the way out.
  */
-const DOUBLE_ZERO = -0;
+export const DOUBLE_ZERO = -0;
 
 interface Speaker {
   /** A speech segment is open (possibly in its hangover). */

@@ -8,7 +8,7 @@
  * hangover delays when an end is known but not where it is placed. Exact digital silence is a floor of 0, which
  * the absolute threshold covers.
  */
-import type { Party, TurnTaking } from './turn-taking.js';
+import { DOUBLE_ZERO, type Party, type TurnTaking } from './turn-taking.js';
 
 const ONSET_WINDOWS = 2;
 const HANGOVER_WINDOWS = 25;
@@ -20,8 +20,6 @@ const ABSOLUTE_START_POWER = (FULL_SCALE * 10 ** (-50 / 20)) ** 2;
 const WARMUP_WINDOWS = 20;
 const FLOOR_FALL = 0.3;
 const FLOOR_RISE = 0.02;
-/** A double from the start (see turn-taking.ts). */
-const DOUBLE_ZERO = -0;
 
 export class VoiceActivity {
   private floor = DOUBLE_ZERO;
