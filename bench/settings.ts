@@ -18,6 +18,9 @@ export interface CapacitySettings {
   maxLagMs: number;
   maxLatencyP99Ms: number;
   maxCpuPercent: number;
+  /** The load generator: minutes of simulator call captured and replayed to every call; its one timer's tick. */
+  captureMinutes: number;
+  tickMs: number;
   /** Run the ramp a second time with the audio analysis off (VAPI_AUDIO_ANALYSIS=0) to compare. */
   compareAnalysisOff: boolean;
 }
@@ -75,6 +78,8 @@ export const FULL: BenchSettings = {
     maxLagMs: 1_000,
     maxLatencyP99Ms: 100,
     maxCpuPercent: 95,
+    captureMinutes: 3,
+    tickMs: 20,
     compareAnalysisOff: true,
   },
   duration: { marksMinutes: [1, 10, 30, 60], speed: 100, heapSnapshots: true },

@@ -50,6 +50,8 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
       emissions = { transcripts: {}, counts: {} };
       return drained;
     }
+    case 'open':
+      throw new Error('the simulator host opens calls through REST only');
     case 'close':
       return sim.close().then(() => {
         setImmediate(() => process.exit(0));

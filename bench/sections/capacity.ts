@@ -13,9 +13,9 @@ import { jsonlEventCounts, wavBytesOnDisk, wavDataSizes } from '../lib/files.js'
 import { analyseLatency, type LatencyReport } from '../lib/latency.js';
 import { mapLimit } from '../lib/pool.js';
 import { cpuPercent, sampleProcess, stealMs } from '../lib/proc.js';
-import { ServerProcess, serverEnv, TEST_NUMBER } from '../lib/server-process.js';
+import { MAX_CONCURRENT_CALLS, ServerProcess, serverEnv, TEST_NUMBER } from '../lib/server-process.js';
 import { SimHost } from '../lib/sim-host-client.js';
-import type { Emissions } from '../lib/sim-protocol.js';
+import type { Emissions, LoadGenSettings } from '../lib/sim-protocol.js';
 import { linearFit, median, percentile, round } from '../lib/stats.js';
 import type { CapacitySettings } from '../settings.js';
 
@@ -147,7 +147,7 @@ async function runStep(
   { pinning, seed, profileDir, serverEntry }: RunContext,
   audioAnalysis: boolean,
 ): Promise<CapacityStep> {
-  const sim = await SimHost.start({ speed: 1, seed, ringMs: 200, answerMs: 300, scriptRepeats: 50 }, pinning?.loadCore);
+  const sim = await SimHost.start(loadGenSettings(settings, seed), pinning?.loadCore, 'load-gen');
   const recordingsDir = await mkdtemp(join(tmpdir(), 'vapi-bench-capacity-'));
   const server = new ServerProcess({
     env: { ...serverEnv(sim.baseUrl, sim.apiKey, recordingsDir), VAPI_AUDIO_ANALYSIS: audioAnalysis ? '1' : '0' },
@@ -168,13 +168,19 @@ async function runStep(
     // Place every call through MCP (each starts its listener), then subscribe to every transcript. The simulator
     // runs one script for every call: starting the calls over `staggerMs`, each with a greeting of its own
     // length, keeps their events from arriving in lock-step, as independent real calls would not.
+    // Past the server's own limit on calls placed at once, the generator places the calls and the server is asked
+    // to listen to them (listen_call): the same listener either way.
+    const placedElsewhere = calls > MAX_CONCURRENT_CALLS ? await sim.open(calls - MAX_CONCURRENT_CALLS) : [];
     const setupStarted = wallNow();
     const placed = await mapLimit(Array.from({ length: calls }, (_, i) => i), MCP_CONCURRENCY, async (i) => {
       const due = setupStarted + (settings.staggerMs * i) / calls - wallNow();
       if (due > 0) await sleep(due);
-      const result = await server.callTool('create_call', { customer: { number: TEST_NUMBER }, firstMessage: greeting(i) });
+      const result =
+        i < MAX_CONCURRENT_CALLS
+          ? await server.callTool('create_call', { customer: { number: TEST_NUMBER }, firstMessage: greeting(i) })
+          : await server.callTool('listen_call', { callId: placedElsewhere[i - MAX_CONCURRENT_CALLS].callId });
       const listening = result.listening as { audioPath?: string; transcriptPath?: string } | undefined;
-      if (!listening?.audioPath || !listening.transcriptPath) throw new Error('create_call did not start listening');
+      if (!listening?.audioPath || !listening.transcriptPath) throw new Error('the server did not start listening');
       return { callId: String(result.callId), audioPath: listening.audioPath, transcriptPath: listening.transcriptPath };
     });
     const callIds = placed.map((c) => c.callId);
@@ -267,6 +273,10 @@ async function runStep(
     await sim.close().catch(() => {});
     await rm(recordingsDir, { recursive: true, force: true });
   }
+}
+
+export function loadGenSettings(settings: CapacitySettings, seed: number): LoadGenSettings {
+  return { seed, captureMinutes: settings.captureMinutes, tickMs: settings.tickMs };
 }
 
 /** The real-time criteria, in the order they are reported. */
