@@ -12,7 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { wallNow } from '../lib/clock.js';
 import { compileStream, renderEvent, type CompiledStream, type EventTemplate } from '../lib/call-stream.js';
 import { captureCall } from '../lib/replay.js';
-import type { Emissions, LoadGenSettings, SimReady, SimReply, SimReplyValue, SimRequest } from '../lib/sim-protocol.js';
+import { serveDriver, type Emissions, type LoadGenSettings, type SimReady, type SimReplyValue, type SimRequest } from '../lib/sim-protocol.js';
 import { ClientFrameReader, closeFrame, handshakeResponse } from '../lib/ws-frames.js';
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as LoadGenSettings;
@@ -245,13 +245,6 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
   }
 }
 
-process.on('message', (message: SimRequest & { id: number }) => {
-  Promise.resolve()
-    .then(() => handle(message))
-    .then(
-      (value) => process.send?.({ type: 'reply', id: message.id, value } satisfies SimReply),
-      (error: unknown) => process.send?.({ type: 'reply', id: message.id, error: String(error) } satisfies SimReply),
-    );
-});
+serveDriver(handle);
 process.on('disconnect', () => process.exit(0));
 process.send?.({ type: 'ready', baseUrl, apiKey: API_KEY } satisfies SimReady);

@@ -55,3 +55,15 @@ export interface SimReply {
   value?: SimReplyValue;
   error?: string;
 }
+
+/** In a load child (simulator host, load generator): answers the driver's requests with `handle`. */
+export function serveDriver(handle: (request: SimRequest) => SimReplyValue | Promise<SimReplyValue>): void {
+  process.on('message', (message: SimRequest & { id: number }) => {
+    Promise.resolve()
+      .then(() => handle(message))
+      .then(
+        (value) => process.send?.({ type: 'reply', id: message.id, value } satisfies SimReply),
+        (error: unknown) => process.send?.({ type: 'reply', id: message.id, error: String(error) } satisfies SimReply),
+      );
+  });
+}
