@@ -4,7 +4,8 @@
  * one listen WebSocket per call carrying 20 ms stereo frames and JSON events) but does almost no work per call:
  * one captured simulator call (bench/lib/call-stream.ts) is replayed to every call, audio frames encoded once and
  * shared, events with the call's own timestamps; one timer tick for all calls; each socket written once per tick
- * (cork/uncork). It answers the driver over the same IPC protocol as the simulator host (bench/lib/sim-protocol.ts).
+ * (everything that fell due, as one buffer: one system call). It answers the driver over the same IPC protocol as
+ * the simulator host (bench/lib/sim-protocol.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -152,35 +153,36 @@ function endSocket(call: GenCall, socket: Socket): void {
 
 // ---- pacing -----------------------------------------------------------------------------------------------------
 
-/** Writes everything due for `call` by `now` in one go (corked: one system call). */
+/** Writes everything due for `call` by `now` as one buffer: one write, one system call per socket per tick. */
 function pump(call: GenCall, now: number): void {
   const socket = call.socket;
   if (!socket) return;
   const elapsed = now - call.startedAt;
   const { items, loopFrom, loopEnd, loopMs } = stream;
   if (items[call.next].dueMs + call.loopOffsetMs > elapsed) return;
-  socket.cork();
+  const due: Buffer[] = [];
   while (items[call.next].dueMs + call.loopOffsetMs <= elapsed) {
     const item = items[call.next];
     if (item.frame) {
-      socket.write(item.frame);
+      due.push(item.frame);
       call.audioBytes += item.audioBytes;
     } else if (item.event) {
-      sendEvent(call, socket, item.event);
+      due.push(eventFrame(call, item.event));
     }
     if (++call.next === loopEnd) {
       call.next = loopFrom;
       call.loopOffsetMs += loopMs;
     }
   }
-  socket.uncork();
+  socket.write(due.length === 1 ? due[0] : Buffer.concat(due));
 }
 
-function sendEvent(call: GenCall, socket: Socket, event: EventTemplate, answeredEpochMs = call.answeredEpochMs + call.loopOffsetMs): void {
-  socket.write(renderEvent(event, answeredEpochMs));
+/** The event as a frame with this call's times, counted (and stamped, for transcripts) as emitted. */
+function eventFrame(call: GenCall, event: EventTemplate, answeredEpochMs = call.answeredEpochMs + call.loopOffsetMs): Buffer {
   const counts = (emissions.counts[call.id] ??= {});
   counts[event.type] = (counts[event.type] ?? 0) + 1;
   if (event.type === 'transcript') (emissions.transcripts[call.id] ??= []).push(wallNow());
+  return renderEvent(event, answeredEpochMs);
 }
 
 let nextTickAt = performance.now();
@@ -198,11 +200,9 @@ function hangup(call: GenCall): void {
   const socket = call.socket;
   if (socket) {
     pump(call, performance.now());
-    socket.cork();
     // The call ends now: its closing events carry this moment's time.
     const answeredEpochMs = Date.now() - stream.tailEndMs;
-    for (const event of stream.tail) sendEvent(call, socket, event, answeredEpochMs);
-    socket.uncork();
+    socket.write(Buffer.concat(stream.tail.map((event) => eventFrame(call, event, answeredEpochMs))));
     endSocket(call, socket);
   }
   call.live = false;
@@ -247,4 +247,5 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
 
 serveDriver(handle);
 process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
 process.send?.({ type: 'ready', baseUrl, apiKey: API_KEY } satisfies SimReady);
