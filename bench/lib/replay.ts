@@ -29,8 +29,9 @@ const AUDIO_BYTES_PER_MS = 64;
 export async function captureCall(minutes: number, seed: number): Promise<CapturedStream> {
   const script: ScriptTurn[] = [];
   for (let i = 0; i < Math.ceil(minutes) + 2; i++) script.push(...DEFAULT_SCRIPT);
-  // Ringing lasts 60 s of call time (0.1 s of wall time) so the capture connects before the call is answered.
-  const sim = await startSimulator({ speed: 600, seed, ringMs: 60_000, answerMs: 0, script, hangupAfterScript: false });
+  // Ringing lasts 10 minutes of call time (1 s of wall time) so the capture connects before the call is answered,
+  // even on a machine so busy that the listen handshake takes hundreds of milliseconds.
+  const sim = await startSimulator({ speed: 600, seed, ringMs: 600_000, answerMs: 0, script, hangupAfterScript: false });
   try {
     const response = await request(`${sim.baseUrl}/call`, {
       method: 'POST',
