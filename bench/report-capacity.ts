@@ -8,7 +8,9 @@ export function renderCapacity(r: BenchResults): string[] {
   if (!capacity) return [];
   const out: string[] = [];
   const least = r.leastWork;
-  const share = (n: number) => (least && least.maxHeld > 0 ? ` = ${Math.round((n / least.maxHeld) * 100)}% of the least work's` : '');
+  // A share of the least work's ceiling only means something once its ramp reached that ceiling.
+  const leastSaturated = least !== undefined && least.maxHeld > 0 && least.steps.some((s) => !s.held);
+  const share = (n: number) => (leastSaturated ? ` = ${Math.round((n / least.maxHeld) * 100)}% of the least work's` : '');
   out.push(
     '',
     `**Listen capacity** (${r.settings.capacity.windowMs / 1000} s measured per step, 16 kHz stereo in 20 ms frames per call, from the load generator \`bench/children/load-gen.ts\`). ` +
