@@ -51,6 +51,11 @@ const results = values.render ? rerender(resolve(values.render)) : await measure
 async function measure(): Promise<BenchResults> {
   log(`vapi-call-mcp benchmark (${settings.mode}): ${sections.join(', ')}`);
   const reference = values.ab ? buildReference(values.ab, log) : undefined;
+  // Interrupted: the temporary worktree goes too.
+  process.once('SIGINT', () => {
+    reference?.remove();
+    process.exit(130);
+  });
   try {
     return await runBench(settings, {
       log,
