@@ -58,12 +58,14 @@ export interface SimReply {
 
 /** In a load child (simulator host, load generator): answers the driver's requests with `handle`. */
 export function serveDriver(handle: (request: SimRequest) => SimReplyValue | Promise<SimReplyValue>): void {
+  // The driver may be gone (interrupted): then there is no one to answer.
+  const reply = (message: SimReply) => process.connected && process.send?.(message);
   process.on('message', (message: SimRequest & { id: number }) => {
     Promise.resolve()
       .then(() => handle(message))
       .then(
-        (value) => process.send?.({ type: 'reply', id: message.id, value } satisfies SimReply),
-        (error: unknown) => process.send?.({ type: 'reply', id: message.id, error: String(error) } satisfies SimReply),
+        (value) => reply({ type: 'reply', id: message.id, value }),
+        (error: unknown) => reply({ type: 'reply', id: message.id, error: String(error) }),
       );
   });
 }
