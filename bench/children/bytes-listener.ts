@@ -4,12 +4,14 @@
  * listener's CPU is reported as a multiple of this one's. With `calls` (the capacity section's least-work ramp)
  * one process listens to many calls, one socket and two files per call, connecting over `staggerMs`.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { cpuMs, peakRssKb, PROGRESS_INTERVAL_MS, rssKb, type ListenerChildArgs, type ListenerMessage, type ManyListenerChildArgs, type ManyListenerMessage } from '../lib/listener-protocol.js';
 
-const args = JSON.parse(process.argv[2] ?? '{}') as ListenerChildArgs | ManyListenerChildArgs;
+// `@file`: the arguments are in that file (many calls' URLs do not fit in one command-line argument).
+const argument = process.argv[2] ?? '{}';
+const args = JSON.parse(argument.startsWith('@') ? readFileSync(argument.slice(1), 'utf8') : argument) as ListenerChildArgs | ManyListenerChildArgs;
 
 /** Saves one call's stream; resolves with its audio bytes once the socket closed and both files are written. */
 function listen(url: string, callId: string, outDir: string, onOpen?: () => void): { bytes: () => number; done: Promise<{ bytes: number; bytesOnDisk: number }> } {

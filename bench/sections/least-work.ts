@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep, wallNow, waitUntil } from '../lib/clock.js';
@@ -39,7 +39,10 @@ export async function runLeastWorkStep(calls: number, settings: CapacitySettings
     const opened = await generator.open(calls);
     const callIds = opened.map((c) => c.callId);
     const args: ManyListenerChildArgs = { calls: opened, outDir, staggerMs: settings.staggerMs };
-    const { command, args: argv } = nodeCommand([childScript('bytes-listener'), JSON.stringify(args)], pinning?.measuredCore);
+    // Thousands of URLs are too long for one command-line argument: they go in a file.
+    const argsFile = join(outDir, 'calls.json');
+    await writeFile(argsFile, JSON.stringify(args));
+    const { command, args: argv } = nodeCommand([childScript('bytes-listener'), `@${argsFile}`], pinning?.measuredCore);
     const child = spawn(command, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const messages: ManyListenerMessage[] = [];
     const message = (type: ManyListenerMessage['type']) =>
