@@ -9,7 +9,7 @@ import { machineInfo } from './lib/machine.js';
 import type { BenchResults } from './lib/results.js';
 import { choosePinning, pinSelf } from './lib/proc.js';
 import { runBaseline } from './sections/baseline.js';
-import { runCapacity } from './sections/capacity.js';
+import { runCapacitySection, type ReferenceBuild } from './sections/capacity-section.js';
 import { runDuration } from './sections/duration.js';
 import { runHttp } from './sections/http.js';
 import { runOverhead } from './sections/overhead.js';
@@ -22,6 +22,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   serverEntry?: string;
   profileDir?: string;
+  /** Another build to ramp beside this one in the capacity section (--ab). */
+  reference?: ReferenceBuild;
 }
 
 export async function runBench(settings: BenchSettings, options: RunOptions = {}): Promise<BenchResults> {
@@ -53,11 +55,7 @@ export async function runBench(settings: BenchSettings, options: RunOptions = {}
     log(`${section}:`);
     switch (section) {
       case 'capacity':
-        results.capacity = await runCapacity(settings.capacity, context);
-        if (settings.capacity.compareAnalysisOff) {
-          log('capacity with the audio analysis off:');
-          results.capacityNoAnalysis = await runCapacity(settings.capacity, context, false);
-        }
+        Object.assign(results, await runCapacitySection(settings.capacity, context, options.reference));
         break;
       case 'duration':
         results.duration = await runDuration(settings.duration, context);

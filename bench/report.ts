@@ -1,5 +1,6 @@
 /** The results as Markdown: the table kept in bench/README.md and bench/results/latest.md. */
 import type { BenchResults } from './lib/results.js';
+import { renderCapacity } from './report-capacity.js';
 import type { Distribution } from './lib/stats.js';
 import type { CapacityStep } from './sections/capacity.js';
 
@@ -15,43 +16,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('', '| target | measured | met |', '|---|---|---|');
   for (const t of r.targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met === 'partly' ? 'partly' : t.met ? 'yes' : '**no**'} |`);
 
-  if (r.capacity) {
-    out.push(
-      '',
-      `**Listen capacity** (${r.settings.capacity.windowMs / 1000} s measured per step, 16 kHz stereo in 20 ms frames per call). Largest N held in real time: **${r.capacity.maxHeld}** (${r.capacity.stoppedBecause}).`,
-      '',
-      '| calls | server CPU | RSS | RSS/call | update latency p50 / p99 / max | throttled events (wait p50 / max) | audio written = sent | disk lag max | simulator CPU | held |',
-      '|---:|---:|---:|---:|---|---|---|---:|---:|---|',
-    );
-    for (const s of [...r.capacity.steps].sort((a, b) => a.calls - b.calls)) {
-      if ('aborted' in s) {
-        out.push(`| ${s.calls} | – | – | – | – | – | – | – | – | no: ${s.failures.join('; ')} |`);
-        continue;
-      }
-      out.push(
-        `| ${s.calls} | ${s.server.cpuPercent}% | ${s.server.rssMb} MB | ${s.server.rssKbPerCall} KB | ${triple(s.latency.unthrottled)} ms (n=${s.latency.unthrottled.n}) | ` +
-          `${throttled(s)} | ${s.audio.equal ? `yes (${mb(s.audio.bytesWritten)})` : `**no** (${s.audio.callsMismatched} calls)`} | ${s.audio.lagMsMax} ms | ${s.simulator.cpuPercent}% | ${s.held ? 'yes' : `no: ${s.failures.join('; ')}`} |`,
-      );
-    }
-    const stolen = r.capacity.steps.filter((s): s is CapacityStep => !('aborted' in s) && s.server.stealMs > 0);
-    if (stolen.length) {
-      out.push('', `VM steal on the server's core during the windows: ${stolen.map((s) => `${s.server.stealMs} ms at ${s.calls} calls`).join(', ')}.`);
-    }
-    const off = r.capacityNoAnalysis;
-    if (off) {
-      const cells = [...off.steps]
-        .sort((a, b) => a.calls - b.calls)
-        .map((s) => {
-          const on = r.capacity!.steps.find((o) => o.calls === s.calls);
-          const cpu = (x: typeof s | undefined) => (x && !('aborted' in x) ? `${x.server.cpuPercent}%` : '–');
-          return `${s.calls} calls ${cpu(on)} with / ${cpu(s)} without${s.held ? '' : ' (not held without)'}`;
-        });
-      out.push('', `With the audio analysis off (same ramp, VAPI_AUDIO_ANALYSIS=0): largest N held **${off.maxHeld}** (${off.stoppedBecause}). Server CPU: ${cells.join('; ')}.`);
-    }
-    if (r.capacity.rssKbPerCallFit !== null) {
-      out.push('', `RSS per additional call (least-squares slope over the held steps of 10 to ${r.capacity.rssFitMaxCalls} calls): ${r.capacity.rssKbPerCallFit} KB.`);
-    }
-  }
+  out.push(...renderCapacity(r));
 
   if (r.duration) {
     const d = r.duration;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only capacity,startup] [--steps 300,500] [--minutes 1,10] [--no-pin] [--server path/to/index.js]
+ * `npm run bench [-- --quick] [--only capacity,startup] [--steps 300,500] [--minutes 1,10] [--no-pin] [--server path/to/index.js] [--ab <git ref>]
  *  [--profile DIR] [--out DIR] [--readme] [--render results.json]`
  * Prints progress and the Markdown results; writes bench/results/<time>-<mode>.json, latest-<mode>.json and
  * latest-<mode>.md (or into --out DIR); with --readme, also replaces the results section of bench/README.md.
@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBench, type BenchResults } from './core.js';
 import { README, RESULTS_DIR } from './lib/paths.js';
+import { buildReference } from './lib/reference-build.js';
 import { renderMarkdown } from './report.js';
 import { FULL, QUICK, SECTIONS, type BenchSettings, type Section } from './settings.js';
 import { checkTargets } from './targets.js';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-pin': { type: 'boolean' },
     server: { type: 'string' },
+    ab: { type: 'string' },
     profile: { type: 'string' },
     out: { type: 'string' },
     steps: { type: 'string' },
@@ -38,18 +40,32 @@ const sections = values.only ? (values.only.split(',').map((s) => s.trim()) as S
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
 const settings: BenchSettings = { ...base, sections, pin: base.pin && !values['no-pin'] };
 if (values.minutes) settings.baseline = { ...settings.baseline, minutes: values.minutes.split(',').map(Number) };
-if (values.steps) settings.capacity = { ...settings.capacity, steps: values.steps.split(',').map(Number), bisect: 0 };
+if (values.steps) {
+  const steps = values.steps.split(',').map(Number);
+  settings.capacity = { ...settings.capacity, steps, maxCalls: Math.max(...steps), bisect: 0 };
+}
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const results = values.render ? rerender(resolve(values.render)) : await measure();
 
 async function measure(): Promise<BenchResults> {
   log(`vapi-call-mcp benchmark (${settings.mode}): ${sections.join(', ')}`);
-  return runBench(settings, {
-    log,
-    serverEntry: values.server ? resolve(values.server) : undefined,
-    profileDir: values.profile ? resolve(values.profile) : undefined,
+  const reference = values.ab ? buildReference(values.ab, log) : undefined;
+  // Interrupted: the temporary worktree goes too.
+  process.once('SIGINT', () => {
+    reference?.remove();
+    process.exit(130);
   });
+  try {
+    return await runBench(settings, {
+      log,
+      serverEntry: values.server ? resolve(values.server) : undefined,
+      profileDir: values.profile ? resolve(values.profile) : undefined,
+      reference,
+    });
+  } finally {
+    reference?.remove();
+  }
 }
 
 /** A saved run, its targets checked again (the criteria may have changed since). */

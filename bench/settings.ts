@@ -4,8 +4,10 @@ export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhe
 export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead', 'http'];
 
 export interface CapacitySettings {
-  /** Concurrent calls per step, ascending; the ramp stops at the first step not held in real time. */
+  /** Concurrent calls per step, ascending; past the last one the count doubles until the step is not held. */
   steps: number[];
+  /** No step above this many calls (the doubling's end; the last listed step when --steps is given). */
+  maxCalls: number;
   /** After a failure, this many bisection steps between the last held and the failed count. */
   bisect: number;
   /** Calls are started evenly over this time, so they are not in lock-step. */
@@ -18,8 +20,13 @@ export interface CapacitySettings {
   maxLagMs: number;
   maxLatencyP99Ms: number;
   maxCpuPercent: number;
+  /** The load generator: minutes of simulator call captured and replayed to every call; its one timer's tick. */
+  captureMinutes: number;
+  tickMs: number;
   /** Run the ramp a second time with the audio analysis off (VAPI_AUDIO_ANALYSIS=0) to compare. */
   compareAnalysisOff: boolean;
+  /** Also ramp the least-work listener (bench/children/bytes-listener.ts) on the measured core: the physical limit. */
+  leastWork: boolean;
 }
 
 export interface HttpSettings {
@@ -70,14 +77,18 @@ export const FULL: BenchSettings = {
   sections: [...SECTIONS],
   capacity: {
     steps: [1, 10, 50, 100, 200, 400, 800],
-    bisect: 1,
+    maxCalls: 12_800,
+    bisect: 3,
     staggerMs: 3_000,
     warmupMs: 3_000,
     windowMs: 12_000,
     maxLagMs: 1_000,
     maxLatencyP99Ms: 100,
     maxCpuPercent: 95,
+    captureMinutes: 3,
+    tickMs: 20,
     compareAnalysisOff: true,
+    leastWork: true,
   },
   duration: { marksMinutes: [1, 10, 30, 60], speed: 100, heapSnapshots: true },
   baseline: { minutes: [1, 10, 30], naiveCapMs: 30_000, replaySpeed: 200 },
@@ -91,7 +102,7 @@ export const QUICK: BenchSettings = {
   pin: true,
   seed: 20_240_611,
   sections: [...SECTIONS],
-  capacity: { ...FULL.capacity, steps: [2, 10], bisect: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500 },
+  capacity: { ...FULL.capacity, steps: [2, 10], maxCalls: 10, bisect: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500 },
   duration: { marksMinutes: [1, 3], speed: 300, heapSnapshots: false },
   baseline: { minutes: [0.25], naiveCapMs: 5_000, replaySpeed: 200 },
   startup: { runs: 2 },

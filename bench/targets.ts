@@ -1,6 +1,7 @@
 /** The issue's targets, checked against one run's results. `met: null` means the run did not measure it. */
 import type { BenchResults, TargetCheck } from './lib/results.js';
-import type { CapacityStep } from './sections/capacity.js';
+import { generatorPeak } from './report-capacity.js';
+import type { CapacityResult, CapacityStep } from './sections/capacity.js';
 import { FLAT_GROWTH_MB, FLAT_LIVE_HEAP_MB } from './sections/duration.js';
 
 export type { TargetCheck } from './lib/results.js';
@@ -58,7 +59,10 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
               : false,
   });
 
-  checks.push(analysisCapacityCheck(r));
+  checks.push(leastWorkShareCheck(r));
+  checks.push(analysisShareCheck(r));
+  checks.push(abCheck(r));
+  checks.push(generatorCheck(r));
   checks.push(minimalListenerCheck(r));
 
   const init = r.startup?.unpinned.initializeMs.median ?? null;
@@ -85,23 +89,82 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   return checks;
 }
 
-/** Capacity with the audio analysis on, against the same ramp with it off. */
-function analysisCapacityCheck(r: BenchResults): TargetCheck {
-  const target = 'capacity with the audio analysis on ≥ 90% of the calls held without it';
-  const on = r.capacity;
-  const off = r.capacityNoAnalysis;
-  if (!on || !off) return { target, measured: 'not run (needs the capacity section with compareAnalysisOff)', met: null };
-  const cpu = (result: typeof on, calls: number) => result.steps.find((s): s is CapacityStep => !('aborted' in s) && s.calls === calls)?.server.cpuPercent;
-  const common = on.steps.filter((s) => s.held && off.steps.some((o) => o.held && o.calls === s.calls)).map((s) => s.calls);
-  const top = Math.max(0, ...common);
-  const cpuNote = top > 0 ? `; server CPU at ${top} calls ${cpu(on, top)}% with, ${cpu(off, top)}% without` : '';
-  const ratio = off.maxHeld > 0 ? on.maxHeld / off.maxHeld : 0;
-  const saturated = off.steps.some((s) => !s.held);
+/** The share of the least-work listener's real-time capacity that ours holds, analysis on (the issue's first target). */
+export const MIN_SHARE_OF_LEAST_WORK = 0.8;
+/** The analysis's share of the server's CPU at any held step (judged from this much server CPU up: below it, noise). */
+export const MAX_ANALYSIS_SHARE = 0.1;
+const MIN_CPU_FOR_SHARE = 10;
+/** Steps below this many calls do not count in the A/B per-call comparison (start-up costs, noise). */
+const MIN_CALLS_FOR_AB = 100;
+/** The load generator must stay below this share of its core at its highest step. */
+export const MAX_GENERATOR_CPU = 90;
+
+function heldSteps(result: CapacityResult | undefined): CapacityStep[] {
+  return (result?.steps ?? []).filter((s): s is CapacityStep => !('aborted' in s) && s.held);
+}
+
+/** Ours (analysis on) against the least work that saves the same bytes, both ramped to their ceilings on one core. */
+function leastWorkShareCheck(r: BenchResults): TargetCheck {
+  const target = `capacity with the audio analysis on ≥ ${MIN_SHARE_OF_LEAST_WORK * 100}% of the least-work listener's on the same core (goal: 1,000 calls per core)`;
+  const ours = r.capacity;
+  const least = r.leastWork;
+  if (!ours || !least) return { target, measured: 'not run (needs the capacity section with leastWork)', met: null };
+  const share = least.maxHeld > 0 ? ours.maxHeld / least.maxHeld : 0;
+  const off = r.capacityNoAnalysis ? `; ${r.capacityNoAnalysis.maxHeld} with the analysis off (${Math.round((r.capacityNoAnalysis.maxHeld / Math.max(1, least.maxHeld)) * 100)}%)` : '';
+  const leastSaturated = least.steps.some((s) => !s.held);
+  const oursSaturated = ours.steps.some((s) => !s.held);
   return {
     target,
-    measured: `${on.maxHeld} calls held with, ${off.maxHeld} without (${Math.round(ratio * 100)}%)${saturated ? '' : ', the ramp without it never reached its limit'}${cpuNote}`,
-    met: !saturated && on.maxHeld === off.maxHeld ? null : ratio >= 0.9,
+    measured: `ours ${ours.maxHeld} calls, least work ${least.maxHeld} calls: ${Math.round(share * 100)}%${off}${leastSaturated ? '' : ' (the least-work ramp never reached its limit)'}`,
+    met: !leastSaturated ? (oursSaturated ? false : null) : share >= MIN_SHARE_OF_LEAST_WORK,
   };
+}
+
+/** What the analysis costs: (CPU with − CPU without) ÷ CPU with, at every step held by both ramps. */
+function analysisShareCheck(r: BenchResults): TargetCheck {
+  const target = `the audio analysis ≤ ${MAX_ANALYSIS_SHARE * 100}% of the server's CPU at any held step (steps of ≥ ${MIN_CPU_FOR_SHARE}% CPU)`;
+  if (!r.capacity || !r.capacityNoAnalysis) return { target, measured: 'not run (needs compareAnalysisOff)', met: null };
+  const off = heldSteps(r.capacityNoAnalysis);
+  const pairs = heldSteps(r.capacity)
+    .map((on) => ({ on, off: off.find((o) => o.calls === on.calls) }))
+    .filter((p): p is { on: CapacityStep; off: CapacityStep } => p.off !== undefined && p.on.server.cpuPercent >= MIN_CPU_FOR_SHARE)
+    .map((p) => ({ calls: p.on.calls, share: (p.on.server.cpuPercent - p.off.server.cpuPercent) / p.on.server.cpuPercent }));
+  if (pairs.length === 0) return { target, measured: 'no step held by both ramps with enough CPU to tell', met: null };
+  const worst = pairs.reduce((a, b) => (b.share > a.share ? b : a));
+  return {
+    target,
+    measured: `${pairs.map((p) => `${Math.round(p.share * 100)}% at ${p.calls}`).join(', ')}; worst ${Math.round(worst.share * 100)}% at ${worst.calls} calls`,
+    met: worst.share <= MAX_ANALYSIS_SHARE,
+  };
+}
+
+/** Ours without the analysis against the reference build (--ab), CPU pooled over the steps both held from 100 calls up. */
+function abCheck(r: BenchResults): TargetCheck {
+  const ref = r.reference;
+  const target = `without the analysis, no more CPU per call than ${ref ? ref.ref : 'the reference build'} (A/B in one run, steps of ≥ ${MIN_CALLS_FOR_AB} calls held by both)`;
+  if (!ref || !r.capacityNoAnalysis) return { target, measured: 'not run (npm run bench -- --ab <ref>)', met: null };
+  const ours = heldSteps(r.capacityNoAnalysis);
+  const pairs = heldSteps(ref)
+    .filter((a) => a.calls >= MIN_CALLS_FOR_AB)
+    .flatMap((a) => {
+      const b = ours.find((o) => o.calls === a.calls);
+      return b ? [{ calls: a.calls, ref: a.server.cpuPercent, ours: b.server.cpuPercent }] : [];
+    });
+  if (pairs.length === 0) return { target, measured: 'no step held by both builds', met: null };
+  const ratio = pairs.reduce((a, p) => a + p.ours, 0) / pairs.reduce((a, p) => a + p.ref, 0);
+  return {
+    target,
+    measured: `${pairs.map((p) => `${p.calls} calls ${p.ours}% vs ${p.ref}%`).join(', ')}: ${ratio.toFixed(2)}× ${ref.ref}'s CPU`,
+    met: ratio <= 1,
+  };
+}
+
+/** The load generator is never the limit. */
+function generatorCheck(r: BenchResults): TargetCheck {
+  const target = `load generator CPU < ${MAX_GENERATOR_CPU}% of its core at the highest step`;
+  const peak = generatorPeak(r);
+  if (!peak) return { target, measured: 'not run', met: null };
+  return { target, measured: `${peak.cpuPercent}% at ${peak.calls} calls (sent ${Math.round(peak.sentVsExpected * 100)}% of real time)`, met: peak.cpuPercent < MAX_GENERATOR_CPU };
 }
 
 /** Our listener against the least work that saves the same bytes, on the longest replayed call. */

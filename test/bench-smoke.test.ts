@@ -14,7 +14,7 @@ import { QUICK, type BenchSettings } from '../bench/settings.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Quick mode with one capacity step instead of two and no second ramp without the analysis, to keep this file short. */
-const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5], compareAnalysisOff: false } };
+const SMOKE: BenchSettings = { ...QUICK, pin: false, capacity: { ...QUICK.capacity, steps: [5], maxCalls: 5, compareAnalysisOff: false } };
 let results: BenchResults;
 
 beforeAll(async () => {
@@ -42,6 +42,17 @@ describe('bench --quick', () => {
       }
       expect(step.server.cpuPercent).toBeGreaterThan(0);
       expect(step.server.rssMb).toBeGreaterThan(0);
+    }
+  });
+
+  it('capacity: the least-work listener, on the same load generator, saved every byte of every call', () => {
+    const steps = results.leastWork!.steps;
+    expect(steps.map((s) => s.calls)).toEqual(SMOKE.capacity.steps);
+    for (const step of steps) {
+      expect(step.audio.bytesSent).toBeGreaterThan(0);
+      expect(step.audio.equal).toBe(true);
+      expect(step.listener.cpuPercent).toBeGreaterThan(0);
+      expect(step.generator.sentVsExpected).toBeGreaterThan(0);
     }
   });
 
@@ -98,9 +109,11 @@ describe('bench --quick', () => {
   });
 
   it('reports every target and renders the Markdown tables', () => {
-    expect(results.targets).toHaveLength(9);
+    expect(results.targets).toHaveLength(11);
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
+    expect(markdown).toContain('| calls | ours | ours, analysis off | analysis share of ours | least work | ours ÷ least work |');
+    expect(markdown).toContain('Load generator at its highest step');
     expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');

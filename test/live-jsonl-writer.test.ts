@@ -36,6 +36,20 @@ describe('JsonlWriter', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
+  it('lazy records wait for company: the next record that is not lazy takes them along, close writes the rest', async () => {
+    const file = path.join(dir, 'lazy.jsonl');
+    const w = new JsonlWriter(file, { flushIntervalMs: 60_000 });
+    w.append({ n: 1 }, { lazy: true });
+    w.append({ n: 2 }, { lazy: true });
+    expect(w.pendingBytes).toBeGreaterThan(0);
+    w.append({ n: 3 });
+    await vi.waitFor(async () => expect((await readLines(file)).map((l) => l.n)).toEqual([1, 2, 3]), { interval: 5 });
+    w.append({ n: 4 }, { lazy: true });
+    expect(w.pendingBytes).toBeGreaterThan(0);
+    await w.close();
+    expect((await readLines(file)).map((l) => l.n)).toEqual([1, 2, 3, 4]);
+  });
+
   it('appends to an existing file instead of replacing it', async () => {
     const file = path.join(dir, 'b.jsonl');
     await writeFile(file, '{"old":true}\n');

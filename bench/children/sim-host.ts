@@ -4,7 +4,7 @@
  */
 import { DEFAULT_SCRIPT, startSimulator, type ScriptTurn } from '../../src/sim/index.js';
 import { wallNow } from '../lib/clock.js';
-import type { Emissions, SimHostSettings, SimReady, SimReply, SimReplyValue, SimRequest } from '../lib/sim-protocol.js';
+import { serveDriver, type Emissions, type SimHostSettings, type SimReady, type SimReplyValue, type SimRequest } from '../lib/sim-protocol.js';
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as SimHostSettings;
 
@@ -50,6 +50,8 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
       emissions = { transcripts: {}, counts: {} };
       return drained;
     }
+    case 'open':
+      throw new Error('the simulator host opens calls through REST only');
     case 'close':
       return sim.close().then(() => {
         setImmediate(() => process.exit(0));
@@ -58,13 +60,6 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
   }
 }
 
-process.on('message', (message: SimRequest & { id: number }) => {
-  Promise.resolve()
-    .then(() => handle(message))
-    .then(
-      (value) => process.send?.({ type: 'reply', id: message.id, value } satisfies SimReply),
-      (error: unknown) => process.send?.({ type: 'reply', id: message.id, error: String(error) } satisfies SimReply),
-    );
-});
+serveDriver(handle);
 process.on('disconnect', () => void sim.close().then(() => process.exit(0)));
 process.send?.({ type: 'ready', baseUrl: sim.baseUrl, apiKey: sim.apiKey } satisfies SimReady);

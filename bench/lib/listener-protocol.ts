@@ -1,6 +1,14 @@
 /** Messages from the listener children (naive and ours) to the driver over Node IPC. */
 import { readFileSync } from 'node:fs';
 
+/** bytes-listener only: many calls in one process (the capacity section's least-work ramp). */
+export interface ManyListenerChildArgs {
+  calls: { callId: string; url: string }[];
+  outDir: string;
+  /** Connect the calls evenly over this time. */
+  staggerMs: number;
+}
+
 export interface ListenerChildArgs {
   url: string;
   callId: string;
@@ -32,6 +40,9 @@ export interface ListenerDone {
 }
 
 export type ListenerMessage = ListenerProgress | ListenerDone;
+
+/** The many-call bytes listener: every socket open; every socket closed with its file's audio bytes. */
+export type ManyListenerMessage = { type: 'open' } | { type: 'closed'; bytes: Record<string, number> };
 
 export const PROGRESS_INTERVAL_MS = 100;
 

@@ -16,6 +16,8 @@ export interface CapturedStream {
   messages: { data: Buffer; binary: boolean }[];
   audioBytes: number;
   events: number;
+  /** The simulator's answers to POST /call and, once the call ended, GET /call/{id}: the REST wire, as stated by it. */
+  rest: { created: Record<string, unknown>; ended: Record<string, unknown> };
 }
 
 /** Frames sent before waiting for the socket to take them: bounds what the sender holds. */
@@ -40,7 +42,8 @@ export async function captureCall(minutes: number, seed: number): Promise<Captur
         assistantOverrides: { maxDurationSeconds: Math.round(minutes * 60) },
       }),
     });
-    const call = (await response.body.json()) as { id: string; monitor: { listenUrl: string } };
+    const created = (await response.body.json()) as Record<string, unknown>;
+    const call = created as { id: string; monitor: { listenUrl: string } };
     const ws = new WebSocket(call.monitor.listenUrl);
     const messages: CapturedStream['messages'] = [];
     let audioBytes = 0;
@@ -50,7 +53,9 @@ export async function captureCall(minutes: number, seed: number): Promise<Captur
     });
     await once(ws, 'close');
     if (audioBytes !== sim.audioBytesSent(call.id)) throw new Error('the capture missed audio');
-    return { callId: call.id, messages, audioBytes, events: messages.filter((m) => !m.binary).length };
+    const fetched = await request(`${sim.baseUrl}/call/${call.id}`, { headers: { authorization: `Bearer ${sim.apiKey}` } });
+    const ended = (await fetched.body.json()) as Record<string, unknown>;
+    return { callId: call.id, messages, audioBytes, events: messages.filter((m) => !m.binary).length, rest: { created, ended } };
   } finally {
     await sim.close();
   }

@@ -3,6 +3,7 @@ import type { MachineInfo } from './machine.js';
 import type { Pinning } from './proc.js';
 import type { BaselineResult } from '../sections/baseline.js';
 import type { CapacityResult } from '../sections/capacity.js';
+import type { LeastWorkResult, ReferenceResult } from '../sections/capacity-section.js';
 import type { DurationResult } from '../sections/duration.js';
 import type { HttpResult } from '../sections/http.js';
 import type { OverheadResult } from '../sections/overhead.js';
@@ -29,6 +30,10 @@ export interface BenchResults {
   capacity?: CapacityResult;
   /** The same ramp with the audio analysis off, when settings.capacity.compareAnalysisOff. */
   capacityNoAnalysis?: CapacityResult;
+  /** The least-work listener's ramp on the same core (the physical limit), when settings.capacity.leastWork. */
+  leastWork?: LeastWorkResult;
+  /** Another build's ramp in the same run (--ab). */
+  reference?: ReferenceResult;
   duration?: DurationResult;
   baseline?: BaselineResult;
   startup?: StartupResult;

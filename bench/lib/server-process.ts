@@ -153,6 +153,12 @@ export class ServerProcess {
   }
 }
 
+/**
+ * The most concurrent calls the server lets one place (its own ceiling for VAPI_MAX_CONCURRENT_CALLS). Capacity
+ * steps beyond it listen to calls placed elsewhere (listen_call), which no such limit applies to.
+ */
+export const MAX_CONCURRENT_CALLS = 1000;
+
 /** Environment for a server pointed at a simulator, with the limits raised for load. */
 export function serverEnv(baseUrl: string, apiKey: string, recordingsDir: string): Record<string, string> {
   return {
@@ -161,7 +167,7 @@ export function serverEnv(baseUrl: string, apiKey: string, recordingsDir: string
     VAPI_RECORDINGS_DIR: recordingsDir,
     VAPI_ASSISTANT_ID: 'bench-assistant',
     VAPI_PHONE_NUMBER_ID: 'bench-phone-number',
-    VAPI_MAX_CONCURRENT_CALLS: '1000',
+    VAPI_MAX_CONCURRENT_CALLS: String(MAX_CONCURRENT_CALLS),
     VAPI_MAX_CALLS_PER_HOUR: '100000',
     // Load places many calls to the same test number: the duplicate-call guard would refuse all but the first.
     VAPI_DUPLICATE_WINDOW_SECONDS: 'off',

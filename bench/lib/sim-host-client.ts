@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { wallNow } from './clock.js';
 import { childScript } from './paths.js';
 import { nodeCommand } from './proc.js';
-import type { Emissions, SimHostSettings, SimReady, SimReply, SimReplyValue, SimRequest } from './sim-protocol.js';
+import type { Emissions, LoadGenSettings, OpenedCall, SimHostSettings, SimReady, SimReply, SimReplyValue, SimRequest } from './sim-protocol.js';
 
 export class SimHost {
   private nextId = 1;
@@ -30,8 +30,11 @@ export class SimHost {
     });
   }
 
-  static async start(settings: SimHostSettings, core: number | undefined): Promise<SimHost> {
-    const { command, args } = nodeCommand([childScript('sim-host'), JSON.stringify(settings)], core);
+  /** The simulator itself (`sim-host`), or the capacity section's load generator (`load-gen`, same protocol). */
+  static async start(settings: SimHostSettings, core: number | undefined): Promise<SimHost>;
+  static async start(settings: LoadGenSettings, core: number | undefined, script: 'load-gen'): Promise<SimHost>;
+  static async start(settings: SimHostSettings | LoadGenSettings, core: number | undefined, script: 'sim-host' | 'load-gen' = 'sim-host'): Promise<SimHost> {
+    const { command, args } = nodeCommand([childScript(script), JSON.stringify(settings)], core);
     const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const [ready] = (await Promise.race([
       once(child, 'message'),
@@ -67,6 +70,11 @@ export class SimHost {
   /** The most listen sockets any of these calls had open at once. */
   listenSockets(callIds: string[]): Promise<number> {
     return this.ask({ cmd: 'listeners', callIds }) as Promise<number>;
+  }
+
+  /** Calls opened without REST (load generator only), for listeners that connect on their own. */
+  open(count: number): Promise<OpenedCall[]> {
+    return this.ask({ cmd: 'open', count }) as Promise<OpenedCall[]>;
   }
 
   async hangup(callIds: string[]): Promise<void> {

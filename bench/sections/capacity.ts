@@ -13,11 +13,12 @@ import { jsonlEventCounts, wavBytesOnDisk, wavDataSizes } from '../lib/files.js'
 import { analyseLatency, type LatencyReport } from '../lib/latency.js';
 import { mapLimit } from '../lib/pool.js';
 import { cpuPercent, sampleProcess, stealMs } from '../lib/proc.js';
-import { ServerProcess, serverEnv, TEST_NUMBER } from '../lib/server-process.js';
+import { MAX_CONCURRENT_CALLS, ServerProcess, serverEnv, TEST_NUMBER } from '../lib/server-process.js';
 import { SimHost } from '../lib/sim-host-client.js';
-import type { Emissions } from '../lib/sim-protocol.js';
+import type { Emissions, LoadGenSettings } from '../lib/sim-protocol.js';
 import { linearFit, median, percentile, round } from '../lib/stats.js';
 import type { CapacitySettings } from '../settings.js';
+import type { RampOutcome } from './ramp.js';
 
 /** 16 kHz × 2 channels × 2 bytes. */
 export const BYTES_PER_SECOND = 64_000;
@@ -83,61 +84,47 @@ export interface CapacityResult {
   rssFitMaxCalls: number;
 }
 
-/** `audioAnalysis` false runs the server with VAPI_AUDIO_ANALYSIS=0, to measure what the analysis costs. */
-export async function runCapacity(settings: CapacitySettings, context: RunContext, audioAnalysis = true): Promise<CapacityResult> {
-  const { log } = context;
-  const steps: (CapacityStep | AbortedStep)[] = [];
-  let stoppedBecause = `the ramp ended at ${settings.steps[settings.steps.length - 1]} calls with every step held`;
-  let lastHeld = 0;
-  let failedAt: number | undefined;
-  for (const calls of settings.steps) {
-    const step = await runStepSafely(calls, settings, context, audioAnalysis);
-    steps.push(step);
-    log(describeStep(step));
-    if (!step.held) {
-      failedAt = calls;
-      stoppedBecause = `${calls} calls not held: ${step.failures.join('; ')}`;
-      break;
-    }
-    lastHeld = calls;
-  }
-  for (let i = 0; i < settings.bisect && failedAt !== undefined && failedAt - lastHeld > 1; i++) {
-    const calls = Math.round((lastHeld + failedAt) / 2);
-    const step = await runStepSafely(calls, settings, context, audioAnalysis);
-    steps.push(step);
-    log(describeStep(step));
-    if (step.held) lastHeld = calls;
-    else failedAt = calls;
-  }
-  const held = steps.filter((s): s is CapacityStep => s.held);
+/** Which server a ramp measures: this build or another (--ab), with the audio analysis on or off. */
+export interface ServerUnderTest {
+  audioAnalysis: boolean;
+  /** Another build's dist/index.js; default the context's. */
+  entry?: string;
+  /** Names the step's CPU profile. */
+  label: string;
+}
+
+/** A ramp's steps summed up: largest N held, why it stopped, RSS per call. */
+export function capacityResult(audioAnalysis: boolean, outcome: RampOutcome<CapacityStep | AbortedStep>): CapacityResult {
+  const held = outcome.steps.filter((s): s is CapacityStep => s.held);
   // One or two calls mostly measure first-use costs (code paths compiled, pools created), not per-call state.
   const fitted = held.filter((s) => s.calls >= MIN_CALLS_FOR_FIT);
   const fit = linearFit(fitted.map((s) => ({ x: s.calls, y: s.server.rssMb * 1024 })));
   return {
     audioAnalysis,
-    steps,
-    maxHeld: held.reduce((max, s) => Math.max(max, s.calls), 0),
-    stoppedBecause,
+    steps: outcome.steps,
+    maxHeld: outcome.maxHeld,
+    stoppedBecause: outcome.stoppedBecause,
     rssKbPerCallFit: fit ? round(fit.slope, 1) : null,
     rssFitMaxCalls: fitted.reduce((max, s) => Math.max(max, s.calls), 0),
   };
 }
 
-async function runStepSafely(calls: number, settings: CapacitySettings, context: RunContext, audioAnalysis: boolean): Promise<CapacityStep | AbortedStep> {
+export async function runStepSafely(calls: number, settings: CapacitySettings, context: RunContext, server: ServerUnderTest): Promise<CapacityStep | AbortedStep> {
   try {
-    return await runStep(calls, settings, context, audioAnalysis);
+    return await runStep(calls, settings, context, server);
   } catch (error) {
     return { calls, aborted: true, held: false, failures: [`the step could not run: ${(error as Error).message.split('\n')[0]}`] };
   }
 }
 
-export function describeStep(s: CapacityStep | AbortedStep): string {
-  if ('aborted' in s) return `  ${String(s.calls).padStart(4)} calls: NOT held (${s.failures.join('; ')})`;
+export function describeStep(s: CapacityStep | AbortedStep, label = ''): string {
+  const name = `  ${String(s.calls).padStart(5)} calls${label ? ` (${label})` : ''}`;
+  if ('aborted' in s) return `${name}: NOT held (${s.failures.join('; ')})`;
   const l = s.latency.unthrottled;
   return (
-    `  ${String(s.calls).padStart(4)} calls: server CPU ${s.server.cpuPercent.toFixed(1)}%, RSS ${s.server.rssMb.toFixed(1)} MB, ` +
+    `${name}: server CPU ${s.server.cpuPercent.toFixed(1)}%, RSS ${s.server.rssMb.toFixed(1)} MB, ` +
     `latency p50/p99/max ${l.p50 ?? '-'}/${l.p99 ?? '-'}/${l.max ?? '-'} ms (n=${l.n}), lag max ${s.audio.lagMsMax} ms, ` +
-    `bytes ${s.audio.equal ? 'equal' : 'DIFFER'}, sim CPU ${s.simulator.cpuPercent.toFixed(0)}% → ${s.held ? 'held' : `NOT held (${s.failures.join('; ')})`}`
+    `bytes ${s.audio.equal ? 'equal' : 'DIFFER'}, generator CPU ${s.simulator.cpuPercent.toFixed(0)}% → ${s.held ? 'held' : `NOT held (${s.failures.join('; ')})`}`
   );
 }
 
@@ -145,15 +132,15 @@ async function runStep(
   calls: number,
   settings: CapacitySettings,
   { pinning, seed, profileDir, serverEntry }: RunContext,
-  audioAnalysis: boolean,
+  { audioAnalysis, entry, label }: ServerUnderTest,
 ): Promise<CapacityStep> {
-  const sim = await SimHost.start({ speed: 1, seed, ringMs: 200, answerMs: 300, scriptRepeats: 50 }, pinning?.loadCore);
+  const sim = await SimHost.start(loadGenSettings(settings, seed), pinning?.loadCore, 'load-gen');
   const recordingsDir = await mkdtemp(join(tmpdir(), 'vapi-bench-capacity-'));
   const server = new ServerProcess({
     env: { ...serverEnv(sim.baseUrl, sim.apiKey, recordingsDir), VAPI_AUDIO_ANALYSIS: audioAnalysis ? '1' : '0' },
     core: pinning?.measuredCore,
-    entry: serverEntry,
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-${calls}-calls${audioAnalysis ? '' : '-no-analysis'}.cpuprofile`] : [],
+    entry: entry ?? serverEntry,
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-${calls}-calls-${label}.cpuprofile`] : [],
   });
   try {
     await server.initialize();
@@ -168,13 +155,19 @@ async function runStep(
     // Place every call through MCP (each starts its listener), then subscribe to every transcript. The simulator
     // runs one script for every call: starting the calls over `staggerMs`, each with a greeting of its own
     // length, keeps their events from arriving in lock-step, as independent real calls would not.
+    // Past the server's own limit on calls placed at once, the generator places the calls and the server is asked
+    // to listen to them (listen_call): the same listener either way.
+    const placedElsewhere = calls > MAX_CONCURRENT_CALLS ? await sim.open(calls - MAX_CONCURRENT_CALLS) : [];
     const setupStarted = wallNow();
     const placed = await mapLimit(Array.from({ length: calls }, (_, i) => i), MCP_CONCURRENCY, async (i) => {
       const due = setupStarted + (settings.staggerMs * i) / calls - wallNow();
       if (due > 0) await sleep(due);
-      const result = await server.callTool('create_call', { customer: { number: TEST_NUMBER }, firstMessage: greeting(i) });
+      const result =
+        i < MAX_CONCURRENT_CALLS
+          ? await server.callTool('create_call', { customer: { number: TEST_NUMBER }, firstMessage: greeting(i) })
+          : await server.callTool('listen_call', { callId: placedElsewhere[i - MAX_CONCURRENT_CALLS].callId });
       const listening = result.listening as { audioPath?: string; transcriptPath?: string } | undefined;
-      if (!listening?.audioPath || !listening.transcriptPath) throw new Error('create_call did not start listening');
+      if (!listening?.audioPath || !listening.transcriptPath) throw new Error('the server did not start listening');
       return { callId: String(result.callId), audioPath: listening.audioPath, transcriptPath: listening.transcriptPath };
     });
     const callIds = placed.map((c) => c.callId);
@@ -267,6 +260,10 @@ async function runStep(
     await sim.close().catch(() => {});
     await rm(recordingsDir, { recursive: true, force: true });
   }
+}
+
+export function loadGenSettings(settings: CapacitySettings, seed: number): LoadGenSettings {
+  return { seed, captureMinutes: settings.captureMinutes, tickMs: settings.tickMs };
 }
 
 /** The real-time criteria, in the order they are reported. */

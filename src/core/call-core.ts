@@ -133,7 +133,7 @@ export class CallCore {
 
     // A listener is how this process learns that a call ended: free its concurrency slot then.
     this.offEnded = this.listeners.onChange((callId) => {
-      const state = this.listeners.get(callId)?.state();
+      const state = this.listeners.get(callId)?.lifecycle();
       if (state?.ended) {
         this.parts.limits.recordEnded(callId);
         this.parts.directory.markStatus(callId, 'ended', state.endedReason);
@@ -232,7 +232,7 @@ export class CallCore {
   /** Every remembered listener, live and finished, in start order. */
   liveListeners(): ListenerSummary[] {
     return this.listeners.list().map((listener) => {
-      const state = listener.state();
+      const state = listener.lifecycle();
       return { callId: state.callId, status: state.status, listening: state.listening, ended: state.ended };
     });
   }

@@ -48,7 +48,7 @@ export class DurationBackstop {
 
   /** Runs the periodic check while any listener is live, and stops it when none is. */
   private schedule(): void {
-    const anyLive = this.options.listeners.list().some((listener) => !listener.state().filesFinal);
+    const anyLive = this.options.listeners.list().some((listener) => !listener.lifecycle().filesFinal);
     if (anyLive && !this.timer) {
       this.timer = setInterval(() => this.check(), this.options.checkEveryMs ?? DEFAULT_CHECK_EVERY_MS);
       this.timer.unref();
@@ -62,7 +62,7 @@ export class DurationBackstop {
     const now = this.now();
     const live = new Set<string>();
     for (const listener of this.options.listeners.list()) {
-      const state = listener.state();
+      const state = listener.lifecycle();
       if (state.ended || !state.listening) continue;
       live.add(state.callId);
       if (state.status !== 'in-progress') continue;

@@ -1,7 +1,8 @@
 /**
  * Append-only JSON Lines file: one record per line, streamed as records arrive, flushed on close.
  *
- * - Records queue as strings and are written in batches with one write in flight.
+ * - Records queue as strings and are written in batches with one write in flight. A record appended `lazy` waits
+ *   up to `flushIntervalMs` (or until 64 KiB are queued, or the next record that is not lazy) to share a write.
  * - The file only ever ends on a whole record: a write that fails part-way is cut back to the last whole line.
  * - A full disk (ENOSPC, EDQUOT) stalls the writer instead of stopping it: the queue is kept and the write is
  *   retried with backoff. Records arriving while more than `maxPendingBytes` wait are dropped and counted; the
@@ -17,7 +18,12 @@ export interface JsonlWriterOptions extends WriteQueueOptions {
   maxPendingBytes?: number;
   redact?: (line: string) => string;
   openFile?: OpenFile;
+  /** How long a lazy record may wait for company; default 0 (every record is written at once). */
+  flushIntervalMs?: number;
 }
+
+/** Queued bytes past which lazy records are written at once. */
+const LAZY_MAX_BYTES = 64 * 1024;
 
 export class JsonlWriter {
   readonly path: string;
@@ -37,6 +43,7 @@ export class JsonlWriter {
   private readonly options: JsonlWriterOptions;
   private readonly writes: DiskWriteQueue;
   private lost: { records: number; bytes: number; from: number; to: number } | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(path: string, options: JsonlWriterOptions = {}) {
     this.path = path;
@@ -71,7 +78,7 @@ export class JsonlWriter {
   }
 
   /** Queues one record as a line. Values that cannot be serialised are replaced by a note. */
-  append(record: object): void {
+  append(record: object, { lazy = false }: { lazy?: boolean } = {}): void {
     if (this.error || this.closing) return;
     const line = this.serialise(record);
     if (this.queuedBytes > 0 && this.queuedBytes + line.length > this.maxPendingBytes) {
@@ -86,6 +93,14 @@ export class JsonlWriter {
     this.queueLostNote();
     this.queue.push(line);
     this.queuedBytes += line.length;
+    const wait = this.options.flushIntervalMs ?? 0;
+    if (lazy && wait > 0 && this.queuedBytes < LAZY_MAX_BYTES) {
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined;
+        this.writes.kick();
+      }, wait).unref();
+      return;
+    }
     this.writes.kick();
   }
 
@@ -114,6 +129,7 @@ export class JsonlWriter {
   }
 
   private async finish(): Promise<void> {
+    clearTimeout(this.flushTimer);
     this.writes.lastAttempt();
     await this.ready;
     if (!this.error) this.queueLostNote();

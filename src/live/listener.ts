@@ -66,6 +66,8 @@ export interface CallListenerOptions extends Omit<ListenConnectionOptions, 'call
   createAnalyzer?: (options: { enabled: boolean }) => CallAudioAnalyzer;
 }
 
+export type ListenerLifecycle = Pick<ListenerState, 'callId' | 'status' | 'listening' | 'ended' | 'filesFinal' | 'endedReason'>;
+
 export interface ListenerState {
   callId: string;
   status: string;
@@ -180,19 +182,25 @@ export class CallListener implements ConnectionOwner {
     void this.run();
   }
 
-  state(): ListenerState {
-    const status = this.transcript.status !== 'unknown' ? this.transcript.status : (this.restStatus ?? 'unknown');
-    const audio = this.audio;
-    const problem = this.listenProblem;
+  /** What the server's bookkeeping reads on every change, without the audio metrics state() computes each time. */
+  lifecycle(): ListenerLifecycle {
     return {
       callId: this.callId,
-      status,
+      status: this.transcript.status !== 'unknown' ? this.transcript.status : (this.restStatus ?? 'unknown'),
       listening: this.phase !== 'finished',
-      connected: this.phase === 'connected',
-      listenState: this.listenState(),
       ended: this.ended,
       filesFinal: this.filesFinal,
       ...(this.endedReason !== undefined && { endedReason: this.endedReason }),
+    };
+  }
+
+  state(): ListenerState {
+    const audio = this.audio;
+    const problem = this.listenProblem;
+    return {
+      ...this.lifecycle(),
+      connected: this.phase === 'connected',
+      listenState: this.listenState(),
       // While listening, the path audio will go to; once finished, only a file that was actually written.
       ...(this.recording.audioPath !== undefined &&
         (this.recording.savingAudio || this.phase !== 'finished') && { audioPath: this.recording.audioPath }),

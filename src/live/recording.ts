@@ -20,6 +20,21 @@ import type { RollingTranscript } from './transcript.js';
 import { WavWriter } from './wav-writer.js';
 
 const MAX_AUDIO_FILE_VARIANTS = 100;
+/**
+ * The frequent events that change no line a subscriber reads (speech updates, partial transcripts, conversation
+ * updates) wait up to this long to share one write with the next records; final transcript lines, status changes
+ * and the listener's own notes are written at once, so a crash right after a line was read cannot lose it. One
+ * write per event cost a thread-pool round trip each (about a tenth of the server's CPU at 300 calls).
+ */
+const LAZY_EVENT_FLUSH_MS = 500;
+const LAZY_EVENT_TYPES: ReadonlySet<unknown> = new Set(['speech-update', 'conversation-update']);
+
+type EventKind = { type?: unknown; transcriptType?: unknown };
+
+function isLazy(event: EventKind | undefined): boolean {
+  if (!event) return false;
+  return LAZY_EVENT_TYPES.has(event.type) || (event.type === 'transcript' && event.transcriptType === 'partial');
+}
 
 export interface CallRecordingOptions {
   callId: string;
@@ -98,6 +113,7 @@ export class CallRecording {
     if (stopped()) return;
     this.jsonl = new JsonlWriter(this.transcriptPath, {
       ...this.options.diskRetry,
+      flushIntervalMs: LAZY_EVENT_FLUSH_MS,
       redact: this.options.redact,
       openFile: this.options.openFile,
       onError: (err) => this.setError(`event log ${this.transcriptPath}: ${err.message}`),
@@ -115,7 +131,7 @@ export class CallRecording {
 
   /** Appends one line to the event log (once it is open). */
   record(record: object): void {
-    this.jsonl?.append(record);
+    this.jsonl?.append(record, { lazy: isLazy((record as { event?: EventKind }).event) });
   }
 
   /** Opens the WAV for the stream's format, when audio is to be saved and the files are usable. */

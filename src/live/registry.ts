@@ -92,7 +92,7 @@ export class ListenerRegistry {
   restart(callId: string, listenUrl: string, options: EnsureOptions): CallListener {
     const key = callId.toLowerCase();
     const existing = this.listeners.get(key);
-    if (existing && existing.state().listening) return existing;
+    if (existing && existing.lifecycle().listening) return existing;
     this.listeners.delete(key);
     const finishedAt = this.finished.indexOf(key);
     if (finishedAt >= 0) this.finished.splice(finishedAt, 1);

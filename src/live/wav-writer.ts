@@ -185,13 +185,15 @@ export class WavWriter {
       this.writes.fail(new Error('WAV size limit (4 GiB) reached; later audio is not saved'));
       return;
     }
-    const now = Date.now();
-    if (this.queuedBytes === 0) this.lastProgressAt = now;
+    // The clock is read once per batch, and per frame only while a backlog is over its bound.
+    if (this.queuedBytes === 0) this.lastProgressAt = Date.now();
     const backlog = this.queuedBytes + chunk.length;
-    const diskBehind = this.stalled !== undefined || now - this.lastProgressAt > DISK_BEHIND_MS;
-    if (this.queuedBytes > 0 && ((backlog > this.maxPendingBytes && diskBehind) || backlog > 4 * this.maxPendingBytes)) {
-      this.drop(chunk.length);
-      return;
+    if (this.queuedBytes > 0 && backlog > this.maxPendingBytes) {
+      const diskBehind = this.stalled !== undefined || Date.now() - this.lastProgressAt > DISK_BEHIND_MS;
+      if (diskBehind || backlog > 4 * this.maxPendingBytes) {
+        this.drop(chunk.length);
+        return;
+      }
     }
     if (this.openGap) this.closeGap();
     this.bytesReceived += chunk.length;

@@ -36,7 +36,7 @@ export interface EndAllCallsResult {
 const ALREADY_OVER_CODES = new Set(['call-ended']);
 
 export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest, context: OperationContext): Promise<EndAllCallsResult> {
-  const listened = parts.listeners.list().filter((listener) => !listener.state().ended);
+  const listened = parts.listeners.list().filter((listener) => !listener.lifecycle().ended);
   const placedElsewhere = request.includePlacedElsewhere ? await livePlacedByThisTool(parts, context) : [];
   const ids = [...new Set([...listened.map((listener) => listener.callId), ...parts.limits.liveCallIds(), ...placedElsewhere])];
   parts.logger.warn('ending every live call', { calls: ids.length });

@@ -1,0 +1,66 @@
+/**
+ * The capacity section: the server's ramp with the audio analysis on and off, the least-work listener's ramp
+ * (the physical limit on this core), and with --ab another build's ramp, all interleaved step by step in one run
+ * (bench/sections/ramp.ts) against the same load generator.
+ */
+import type { RunContext } from '../lib/context.js';
+import type { CapacitySettings } from '../settings.js';
+import { capacityResult, describeStep, runStepSafely, type AbortedStep, type CapacityResult, type CapacityStep, type ServerUnderTest } from './capacity.js';
+import { describeLeastWorkStep, runLeastWorkStep, type LeastWorkStep } from './least-work.js';
+import { runRamps, type RampOutcome, type RampSubject } from './ramp.js';
+
+export interface LeastWorkResult {
+  steps: LeastWorkStep[];
+  maxHeld: number;
+  stoppedBecause: string;
+}
+
+export interface ReferenceResult extends CapacityResult {
+  /** The git ref given to --ab, and the commit it named. */
+  ref: string;
+  commit: string;
+}
+
+export interface CapacitySectionResult {
+  capacity: CapacityResult;
+  capacityNoAnalysis?: CapacityResult;
+  leastWork?: LeastWorkResult;
+  reference?: ReferenceResult;
+}
+
+/** Another build to ramp beside this one (--ab). */
+export interface ReferenceBuild {
+  ref: string;
+  commit: string;
+  entry: string;
+}
+
+export async function runCapacitySection(settings: CapacitySettings, context: RunContext, reference?: ReferenceBuild): Promise<CapacitySectionResult> {
+  const server = (name: string, target: ServerUnderTest): RampSubject<CapacityStep | AbortedStep> => ({
+    name,
+    run: (calls) => runStepSafely(calls, settings, context, target),
+    describe: (step) => describeStep(step, name),
+  });
+  type AnyStep = CapacityStep | AbortedStep | LeastWorkStep;
+  const subjects: RampSubject<AnyStep>[] = [server('ours', { audioAnalysis: true, label: 'ours' }) as RampSubject<AnyStep>];
+  if (settings.compareAnalysisOff) subjects.push(server('ours, analysis off', { audioAnalysis: false, label: 'ours-no-analysis' }) as RampSubject<AnyStep>);
+  if (reference) {
+    // The reference runs as it was built; VAPI_AUDIO_ANALYSIS=0 turns the analysis off in builds that have one.
+    subjects.push(server(`${reference.ref}`, { audioAnalysis: false, entry: reference.entry, label: `ref-${reference.commit.slice(0, 7)}` }) as RampSubject<AnyStep>);
+  }
+  if (settings.leastWork) {
+    subjects.push({ name: 'least work', run: (calls) => runLeastWorkStep(calls, settings, context), describe: (s) => describeLeastWorkStep(s as LeastWorkStep) });
+  }
+  const plan = { steps: settings.steps, maxCalls: settings.maxCalls, bisect: settings.bisect };
+  const outcomes = await runRamps(subjects, plan, context.log);
+  const byName = (name: string) => outcomes[subjects.findIndex((s) => s.name === name)];
+  const asServer = (outcome: RampOutcome<AnyStep>) => outcome as RampOutcome<CapacityStep | AbortedStep>;
+  const result: CapacitySectionResult = { capacity: capacityResult(true, asServer(byName('ours'))) };
+  if (settings.compareAnalysisOff) result.capacityNoAnalysis = capacityResult(false, asServer(byName('ours, analysis off')));
+  if (reference) result.reference = { ...capacityResult(false, asServer(byName(reference.ref))), ref: reference.ref, commit: reference.commit };
+  if (settings.leastWork) {
+    const outcome = byName('least work') as RampOutcome<LeastWorkStep>;
+    result.leastWork = { steps: outcome.steps, maxHeld: outcome.maxHeld, stoppedBecause: outcome.stoppedBecause };
+  }
+  return result;
+}
