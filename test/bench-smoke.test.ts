@@ -109,7 +109,7 @@ describe('bench --quick', () => {
   });
 
   it('reports every target and renders the Markdown tables', () => {
-    expect(results.targets).toHaveLength(11);
+    expect(results.targets).toHaveLength(12);
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
     expect(markdown).toContain('| calls | ours | ours, analysis off | analysis share of ours | least work | ours ÷ least work |');
