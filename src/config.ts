@@ -41,6 +41,11 @@ export interface Config {
   logLevel: LogLevel;
   /** True when the Vapi endpoint is the built-in simulator: every result says so. */
   simulated: boolean;
+  /**
+   * Cluster mode: the Valkey/Redis URL (redis:// or rediss://, may carry AUTH) that the instances share
+   * (VAPI_MCP_REDIS_URL); undefined: everything stays in this process's memory. A secret: never logged or quoted.
+   */
+  redisUrl?: string;
 }
 
 export interface ConfigFlags {
@@ -62,7 +67,7 @@ export const DEFAULT_RECORDINGS_DIR = join(homedir(), '.vapi-call-mcp', 'recordi
  */
 const PLACEHOLDER = /^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|<[^<>]*>)$/;
 /** Variables whose values are secrets: never quoted in any message. */
-const SECRET_VARIABLES = new Set(['VAPI_API_KEY', 'VAPI_TOKEN', 'VAPI_PUBLIC_KEY']);
+const SECRET_VARIABLES = new Set(['VAPI_API_KEY', 'VAPI_TOKEN', 'VAPI_PUBLIC_KEY', 'VAPI_MCP_REDIS_URL']);
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
 
 type Env = Record<string, string | undefined>;
@@ -114,6 +119,22 @@ function readList(env: Env, name: string): string[] | undefined {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** The value is never quoted: it may carry a password. */
+function readRedisUrl(env: Env): string | undefined {
+  const value = read(env, 'VAPI_MCP_REDIS_URL');
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`VAPI_MCP_REDIS_URL is not a URL (${value.length} characters); it must look like redis://host:6379 or rediss://user:password@host:6380.`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`VAPI_MCP_REDIS_URL must start with redis:// or rediss:// (TLS), not ${url.protocol}//.`);
+  }
+  return value;
 }
 
 /** The value is never quoted: a key pasted into the wrong variable must not end up in a log. */
@@ -267,5 +288,6 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     audioAnalysis: read(env, 'VAPI_AUDIO_ANALYSIS') === undefined || readBoolean(env, 'VAPI_AUDIO_ANALYSIS'),
     logLevel,
     simulated,
+    redisUrl: readRedisUrl(env),
   };
 }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, prepareRecordingsDir, type Config } from '../c
 import { StderrLogger, type LogLevel } from '../log.js';
 import { Redactor } from '../redact.js';
 import { parseSimSpeed, startSimulatedVapi } from '../simulated.js';
+import { openCluster } from '../cluster/index.js';
 import { createCallCore, type CallCore } from '../core/call-core.js';
 import { CliError } from './failure.js';
 
@@ -55,7 +56,8 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   // The terminal shows the call; routine server logging would only interleave with it. VAPI_LOG_LEVEL still wins.
   const level: LogLevel = process.env.VAPI_LOG_LEVEL ? config.logLevel : 'warning';
   const logger = new StderrLogger({ level, redact: redactor.redact });
-  const core = createCallCore({ config, logger });
+  const cluster = await openCluster(config, logger);
+  const core = createCallCore({ config, logger, cluster });
 
   let closing: Promise<void> | undefined;
   return {

@@ -6,6 +6,7 @@
  * It imports no MCP SDK and nothing from a face.
  */
 import { RecentCalls } from './duplicate-guard.js';
+import type { ClusterConnection } from '../cluster/connection.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { ConfirmationTokens } from '../guard/confirmation-token.js';
@@ -52,6 +53,8 @@ export interface CallCoreOptions {
   listenReconnect?: Partial<ReconnectPolicy>;
   /** Builds each call's audio analyzer (tests inject one that fails, to see the metrics degrade alone). */
   createAnalyzer?: (options: { enabled: boolean }) => CallAudioAnalyzer;
+  /** Cluster mode: the connection to the shared Valkey/Redis (openCluster); absent: everything stays in memory. */
+  cluster?: ClusterConnection;
 }
 
 export function createCallCore(options: CallCoreOptions): CallCore {
@@ -117,6 +120,7 @@ export class CallCore {
         now: options.now ?? Date.now,
       }),
       placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
+      ...(options.cluster ? { cluster: options.cluster } : {}),
     };
     if (config.maxCallMinutes !== undefined) {
       const parts = this.parts;

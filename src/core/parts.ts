@@ -2,6 +2,7 @@
  * What the core's operations work with: the process-wide parts one CallCore owns, and the per-request context a
  * face passes in. Operations are functions of (parts, request, context), so each lives in its own module.
  */
+import type { ClusterConnection } from '../cluster/connection.js';
 import type { Config } from '../config.js';
 import type { ConfirmationTokens } from '../guard/confirmation-token.js';
 import type { CallLimits, DialPolicy, QuietHoursGuard } from '../guard/index.js';
@@ -35,6 +36,8 @@ export interface CoreParts {
   placements: Placements;
   /** The last call placed to each number, for the duplicate-call guard. */
   recentCalls: RecentCalls;
+  /** Cluster mode (VAPI_MCP_REDIS_URL): the store the instances share; absent in the in-memory default. */
+  cluster?: ClusterConnection;
 }
 
 export interface Placements {

@@ -3,6 +3,7 @@
  * SIGTERM; then a graceful shutdown (stop accepting, close sessions, finalise recordings, stop the simulator).
  */
 import type { Config } from '../config.js';
+import { openCluster } from '../cluster/index.js';
 import { createCallCore } from '../core/call-core.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -19,7 +20,8 @@ export interface ServeHttpOptions {
 }
 
 export async function serveHttp({ config, http, logger, afterClose }: ServeHttpOptions): Promise<void> {
-  const core = createCallCore({ config, logger });
+  const cluster = await openCluster(config, logger);
+  const core = createCallCore({ config, logger, cluster });
   const running = await startHttpServer({ core, http, logger });
 
   exitOnShutdown(logger, 'closing sessions, finalising recordings', [() => running.close(), () => core.close(), async () => afterClose?.()]);

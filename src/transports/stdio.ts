@@ -4,6 +4,7 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../config.js';
+import { openCluster } from '../cluster/index.js';
 import { createCallCore } from '../core/call-core.js';
 import type { Logger } from '../log.js';
 import { createServer } from '../mcp/server.js';
@@ -18,7 +19,8 @@ export interface StdioOptions {
 }
 
 export async function serveStdio({ config, logger, afterClose }: StdioOptions): Promise<void> {
-  const core = createCallCore({ config, logger });
+  const cluster = await openCluster(config, logger);
+  const core = createCallCore({ config, logger, cluster });
   const server = createServer({ core });
 
   const shutdown = exitOnShutdown(logger, 'finalising recordings', [() => server.close(), () => core.close(), async () => afterClose?.()]);
