@@ -80,7 +80,25 @@ export function renderCapacity(r: BenchResults): string[] {
 
   const generator = generatorPeak(r);
   if (generator) {
-    out.push('', `Load generator at its highest step: ${generator.calls} calls, **${generator.cpuPercent}%** of its core (sent ${Math.round(generator.sentVsExpected * 100)}% of real time).`);
+    out.push('', `Load generator at the ramps' highest step: ${generator.calls} calls, **${generator.cpuPercent}%** of its core (sent ${Math.round(generator.sentVsExpected * 100)}% of real time).`);
+  }
+  const proof = r.generatorProof;
+  if (proof) {
+    out.push(
+      '',
+      `Load generator alone (\`bench/children/drain-sink.ts\` reads and discards on the other core): **${proof.calls} calls at ${proof.generator.cpuPercent}%** of its core, ` +
+        `sending ${Math.round(proof.generator.sentVsExpected * 100)}% of real time${proof.generator.keptUp ? '' : ' (fell behind)'}.`,
+    );
+  }
+  const attributed = r.analysisProfile;
+  if (attributed) {
+    out.push(
+      '',
+      'failed' in attributed
+        ? `The analysis's share of the CPU profile at ${attributed.calls} calls could not be taken: ${attributed.failed}.`
+        : `The audio analysis in ours's CPU profile at ${attributed.calls} calls (its highest held step, steady middle of the step): **${(attributed.share * 100).toFixed(1)}%** of the server's busy time ` +
+            `(${attributed.byFile.map((f) => `${f.file.replace(/^dist\/live\//, '')} ${f.selfMs} ms`).join(', ')} of ${attributed.busyMs} ms).`,
+    );
   }
   if (off) {
     out.push('', `With the audio analysis off (VAPI_AUDIO_ANALYSIS=0): largest N held **${off.maxHeld}** (${off.stoppedBecause}).`);

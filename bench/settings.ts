@@ -27,6 +27,13 @@ export interface CapacitySettings {
   compareAnalysisOff: boolean;
   /** Also ramp the least-work listener (bench/children/bytes-listener.ts) on the measured core: the physical limit. */
   leastWork: boolean;
+  /**
+   * Prove the load generator alone at this many calls, against a receiver that only discards
+   * (bench/children/drain-sink.ts); 0: skip.
+   */
+  generatorProofCalls: number;
+  /** Profile ours once more at its highest held step to attribute the CPU the audio analysis takes. */
+  profileAnalysis: boolean;
 }
 
 export interface HttpSettings {
@@ -89,6 +96,8 @@ export const FULL: BenchSettings = {
     tickMs: 20,
     compareAnalysisOff: true,
     leastWork: true,
+    generatorProofCalls: 2_000,
+    profileAnalysis: true,
   },
   duration: { marksMinutes: [1, 10, 30, 60], speed: 100, heapSnapshots: true },
   baseline: { minutes: [1, 10, 30], naiveCapMs: 30_000, replaySpeed: 200 },
@@ -102,7 +111,7 @@ export const QUICK: BenchSettings = {
   pin: true,
   seed: 20_240_611,
   sections: [...SECTIONS],
-  capacity: { ...FULL.capacity, steps: [2, 10], maxCalls: 10, bisect: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500 },
+  capacity: { ...FULL.capacity, steps: [2, 10], maxCalls: 10, bisect: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500, generatorProofCalls: 20 },
   duration: { marksMinutes: [1, 3], speed: 300, heapSnapshots: false },
   baseline: { minutes: [0.25], naiveCapMs: 5_000, replaySpeed: 200 },
   startup: { runs: 2 },

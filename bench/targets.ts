@@ -98,6 +98,8 @@ const MIN_CPU_FOR_SHARE = 10;
 const MIN_CALLS_FOR_AB = 100;
 /** The load generator must stay below this share of its core at its highest step. */
 export const MAX_GENERATOR_CPU = 90;
+/** Real-time calls the load generator must hold on one core. */
+const GENERATOR_PROOF_CALLS = 2_000;
 
 function heldSteps(result: CapacityResult | undefined): CapacityStep[] {
   return (result?.steps ?? []).filter((s): s is CapacityStep => !('aborted' in s) && s.held);
@@ -120,22 +122,35 @@ function leastWorkShareCheck(r: BenchResults): TargetCheck {
   };
 }
 
-/** What the analysis costs: (CPU with − CPU without) ÷ CPU with, at every step held by both ramps. */
+/**
+ * What the analysis costs, judged on its attributed share of the CPU profile at ours's highest held step (the
+ * analysis's work grows with the samples, as the rest grows with the frames, so its share is the same at every
+ * step). The two ramps' CPU differenced step by step is reported beside it: that measure carries two steps' noise.
+ */
 function analysisShareCheck(r: BenchResults): TargetCheck {
-  const target = `the audio analysis ≤ ${MAX_ANALYSIS_SHARE * 100}% of the server's CPU at any held step (steps of ≥ ${MIN_CPU_FOR_SHARE}% CPU)`;
-  if (!r.capacity || !r.capacityNoAnalysis) return { target, measured: 'not run (needs compareAnalysisOff)', met: null };
+  const target = `the audio analysis ≤ ${MAX_ANALYSIS_SHARE * 100}% of the server's CPU at any held step`;
+  const attributed = r.analysisProfile;
+  const differenced = differencedShares(r);
+  const alsoDifferenced = differenced ? `; on − off ÷ on, step by step: ${differenced}` : '';
+  if (!attributed) return { target, measured: `not attributed (needs profileAnalysis)${alsoDifferenced}`, met: null };
+  if ('failed' in attributed) return { target, measured: `the profiled step failed: ${attributed.failed}${alsoDifferenced}`, met: null };
+  return {
+    target,
+    measured: `${(attributed.share * 100).toFixed(1)}% of the server's busy time in its CPU profile at ${attributed.calls} calls${alsoDifferenced}`,
+    met: attributed.share <= MAX_ANALYSIS_SHARE,
+  };
+}
+
+/** (CPU with − CPU without) ÷ CPU with, at every step held by both ramps with enough CPU to tell. */
+function differencedShares(r: BenchResults): string | undefined {
+  if (!r.capacity || !r.capacityNoAnalysis) return undefined;
   const off = heldSteps(r.capacityNoAnalysis);
   const pairs = heldSteps(r.capacity)
     .map((on) => ({ on, off: off.find((o) => o.calls === on.calls) }))
     .filter((p): p is { on: CapacityStep; off: CapacityStep } => p.off !== undefined && p.on.server.cpuPercent >= MIN_CPU_FOR_SHARE)
     .map((p) => ({ calls: p.on.calls, share: (p.on.server.cpuPercent - p.off.server.cpuPercent) / p.on.server.cpuPercent }));
-  if (pairs.length === 0) return { target, measured: 'no step held by both ramps with enough CPU to tell', met: null };
-  const worst = pairs.reduce((a, b) => (b.share > a.share ? b : a));
-  return {
-    target,
-    measured: `${pairs.map((p) => `${Math.round(p.share * 100)}% at ${p.calls}`).join(', ')}; worst ${Math.round(worst.share * 100)}% at ${worst.calls} calls`,
-    met: worst.share <= MAX_ANALYSIS_SHARE,
-  };
+  if (pairs.length === 0) return undefined;
+  return pairs.map((p) => `${Math.round(p.share * 100)}% at ${p.calls}`).join(', ');
 }
 
 /** Ours without the analysis against the reference build (--ab), CPU pooled over the steps both held from 100 calls up. */
@@ -159,12 +174,18 @@ function abCheck(r: BenchResults): TargetCheck {
   };
 }
 
-/** The load generator is never the limit. */
+/** The load generator is never the limit: below 90% at the ramps' highest step, and at 2,000 calls on its own. */
 function generatorCheck(r: BenchResults): TargetCheck {
-  const target = `load generator CPU < ${MAX_GENERATOR_CPU}% of its core at the highest step`;
+  const target = `load generator CPU < ${MAX_GENERATOR_CPU}% of its core at the highest step, and at ${GENERATOR_PROOF_CALLS} real-time calls on its own`;
   const peak = generatorPeak(r);
-  if (!peak) return { target, measured: 'not run', met: null };
-  return { target, measured: `${peak.cpuPercent}% at ${peak.calls} calls (sent ${Math.round(peak.sentVsExpected * 100)}% of real time)`, met: peak.cpuPercent < MAX_GENERATOR_CPU };
+  const proof = r.generatorProof;
+  if (!peak && !proof) return { target, measured: 'not run', met: null };
+  const parts: string[] = [];
+  if (peak) parts.push(`${peak.cpuPercent}% at the ramps' highest step, ${peak.calls} calls (sent ${Math.round(peak.sentVsExpected * 100)}% of real time)`);
+  if (proof) parts.push(`${proof.generator.cpuPercent}% alone at ${proof.calls} calls (sent ${Math.round(proof.generator.sentVsExpected * 100)}% of real time)`);
+  const peakMet = !peak || peak.cpuPercent < MAX_GENERATOR_CPU;
+  const proofMet = proof === undefined ? null : proof.calls >= GENERATOR_PROOF_CALLS && proof.generator.keptUp && proof.generator.cpuPercent < MAX_GENERATOR_CPU;
+  return { target, measured: parts.join('; '), met: proofMet === null ? (peakMet ? null : false) : peakMet && proofMet };
 }
 
 /** Our listener against the least work that saves the same bytes, on the longest replayed call. */

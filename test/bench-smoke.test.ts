@@ -45,6 +45,26 @@ describe('bench --quick', () => {
     }
   });
 
+  it('capacity: the load generator alone kept up, against a receiver that read at least every byte it sent', () => {
+    const proof = results.generatorProof!;
+    expect(proof.calls).toBe(SMOKE.capacity.generatorProofCalls);
+    expect(proof.generator.keptUp).toBe(true);
+    expect(proof.generator.cpuPercent).toBeGreaterThan(0);
+    expect(proof.audio.equal).toBe(true);
+  });
+
+  it('capacity: the analysis is attributed in a CPU profile of ours at its highest held step', () => {
+    const attributed = results.analysisProfile!;
+    expect('failed' in attributed ? attributed.failed : undefined).toBeUndefined();
+    if ('failed' in attributed) return;
+    expect(attributed.calls).toBe(results.capacity!.maxHeld);
+    expect(attributed.busyMs).toBeGreaterThan(0);
+    // At 5 calls the analysis may fall between the profiler's samples: a share, not a figure, is asked here.
+    expect(attributed.analysisMs).toBeGreaterThanOrEqual(0);
+    expect(attributed.byFile.map((f) => f.file)).toEqual(['dist/live/audio-analysis.js', 'dist/live/voice-activity.js', 'dist/live/turn-taking.js']);
+    expect(attributed.share).toBeLessThan(1);
+  });
+
   it('capacity: the least-work listener, on the same load generator, saved every byte of every call', () => {
     const steps = results.leastWork!.steps;
     expect(steps.map((s) => s.calls)).toEqual(SMOKE.capacity.steps);
@@ -113,7 +133,9 @@ describe('bench --quick', () => {
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
     expect(markdown).toContain('| calls | ours | ours, analysis off | analysis share of ours | least work | ours ÷ least work |');
-    expect(markdown).toContain('Load generator at its highest step');
+    expect(markdown).toContain("Load generator at the ramps' highest step");
+    expect(markdown).toContain(`Load generator alone (\`bench/children/drain-sink.ts\` reads and discards on the other core): **${SMOKE.capacity.generatorProofCalls} calls at`);
+    expect(markdown).toMatch(/The audio analysis in ours's CPU profile at 5 calls .*: \*\*\d+\.\d%\*\* of the server's busy time \(audio-analysis\.js \d+(\.\d+)? ms, voice-activity\.js/);
     expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');

@@ -21,7 +21,7 @@ export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 export const README = join(REPO_ROOT, 'bench', 'README.md');
 
 /** A child-process script, from the transpiled tree (run `node bench/transpile.mjs` first). */
-export function childScript(name: 'sim-host' | 'load-gen' | 'naive-listener' | 'ours-listener' | 'bytes-listener'): string {
+export function childScript(name: 'sim-host' | 'load-gen' | 'naive-listener' | 'ours-listener' | 'bytes-listener' | 'drain-sink'): string {
   const file = join(REPO_ROOT, 'bench', '.build', 'bench', 'children', `${name}.js`);
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build && node bench/transpile.mjs\` first`);
   return file;

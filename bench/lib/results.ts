@@ -3,7 +3,9 @@ import type { MachineInfo } from './machine.js';
 import type { Pinning } from './proc.js';
 import type { BaselineResult } from '../sections/baseline.js';
 import type { CapacityResult } from '../sections/capacity.js';
+import type { AnalysisProfile } from '../sections/analysis-profile.js';
 import type { LeastWorkResult, ReferenceResult } from '../sections/capacity-section.js';
+import type { LeastWorkStep } from '../sections/least-work.js';
 import type { DurationResult } from '../sections/duration.js';
 import type { HttpResult } from '../sections/http.js';
 import type { OverheadResult } from '../sections/overhead.js';
@@ -34,6 +36,10 @@ export interface BenchResults {
   leastWork?: LeastWorkResult;
   /** Another build's ramp in the same run (--ab). */
   reference?: ReferenceResult;
+  /** The load generator alone at settings.capacity.generatorProofCalls, against a receiver that only discards. */
+  generatorProof?: LeastWorkStep;
+  /** The analysis's share of the server's CPU profile at ours's highest held step. */
+  analysisProfile?: AnalysisProfile | { calls: number; failed: string };
   duration?: DurationResult;
   baseline?: BaselineResult;
   startup?: StartupResult;

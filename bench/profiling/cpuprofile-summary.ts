@@ -18,6 +18,8 @@ interface CpuProfile {
   endTime: number;
 }
 
+export type { CpuProfile };
+
 export interface ProfileSummary {
   totalMs: number;
   idleMs: number;
@@ -25,10 +27,12 @@ export interface ProfileSummary {
   files: { file: string; selfMs: number; percent: number }[];
 }
 
-export function summariseProfile(profile: CpuProfile, top = 25): ProfileSummary {
+/** `window`: only the samples between these fractions of the profile (the steady middle of a step, say). */
+export function summariseProfile(profile: CpuProfile, top = 25, window: [number, number] = [0, 1]): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
+  const count = profile.samples.length;
+  for (let i = Math.floor(count * window[0]); i < Math.floor(count * window[1]); i++) {
     selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   const perFunction = new Map<string, number>();

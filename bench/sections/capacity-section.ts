@@ -6,6 +6,7 @@
 import type { RunContext } from '../lib/context.js';
 import type { CapacitySettings } from '../settings.js';
 import { capacityResult, describeStep, runStepSafely, type AbortedStep, type CapacityResult, type CapacityStep, type ServerUnderTest } from './capacity.js';
+import { describeAnalysisProfile, profileAnalysis, type AnalysisProfile } from './analysis-profile.js';
 import { describeLeastWorkStep, runLeastWorkStep, type LeastWorkStep } from './least-work.js';
 import { runRamps, type RampOutcome, type RampSubject } from './ramp.js';
 
@@ -26,6 +27,10 @@ export interface CapacitySectionResult {
   capacityNoAnalysis?: CapacityResult;
   leastWork?: LeastWorkResult;
   reference?: ReferenceResult;
+  /** The load generator alone at settings.generatorProofCalls, against a receiver that only discards. */
+  generatorProof?: LeastWorkStep;
+  /** The analysis's share of ours's CPU profile at its highest held step. */
+  analysisProfile?: AnalysisProfile | { calls: number; failed: string };
 }
 
 /** Another build to ramp beside this one (--ab). */
@@ -61,6 +66,15 @@ export async function runCapacitySection(settings: CapacitySettings, context: Ru
   if (settings.leastWork) {
     const outcome = byName('least work') as RampOutcome<LeastWorkStep>;
     result.leastWork = { steps: outcome.steps, maxHeld: outcome.maxHeld, stoppedBecause: outcome.stoppedBecause };
+  }
+  if (settings.profileAnalysis && result.capacity.maxHeld > 0) {
+    result.analysisProfile = await profileAnalysis(result.capacity.maxHeld, settings, context);
+    context.log(describeAnalysisProfile(result.analysisProfile));
+  }
+  if (settings.generatorProofCalls > 0) {
+    // No listener holds this many calls: the receiver only discards, so what the generator spends is its own.
+    result.generatorProof = await runLeastWorkStep(settings.generatorProofCalls, settings, context, 'drain-sink');
+    context.log(describeLeastWorkStep(result.generatorProof).replace('(least work)', '(generator proof: drain sink)'));
   }
   return result;
 }

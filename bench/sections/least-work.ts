@@ -32,7 +32,14 @@ export interface LeastWorkStep {
   failures: string[];
 }
 
-export async function runLeastWorkStep(calls: number, settings: CapacitySettings, { pinning, seed }: RunContext): Promise<LeastWorkStep> {
+/**
+ * `bytes-listener`: the least-work listener (the physical limit). `drain-sink`: a receiver that only reads and
+ * discards (bench/children/drain-sink.ts), to measure the load generator itself at a count no listener holds.
+ */
+export type Receiver = 'bytes-listener' | 'drain-sink';
+
+export async function runLeastWorkStep(calls: number, settings: CapacitySettings, { pinning, seed }: RunContext, receiver: Receiver = 'bytes-listener'): Promise<LeastWorkStep> {
+  const savesFiles = receiver === 'bytes-listener';
   const generator = await SimHost.start(loadGenSettings(settings, seed), pinning?.loadCore, 'load-gen');
   const outDir = await mkdtemp(join(tmpdir(), 'vapi-bench-least-work-'));
   try {
@@ -42,7 +49,7 @@ export async function runLeastWorkStep(calls: number, settings: CapacitySettings
     // Thousands of URLs are too long for one command-line argument: they go in a file.
     const argsFile = join(outDir, 'calls.json');
     await writeFile(argsFile, JSON.stringify(args));
-    const { command, args: argv } = nodeCommand([childScript('bytes-listener'), `@${argsFile}`], pinning?.measuredCore);
+    const { command, args: argv } = nodeCommand([childScript(receiver), `@${argsFile}`], pinning?.measuredCore);
     const child = spawn(command, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const messages: ManyListenerMessage[] = [];
     const message = (type: ManyListenerMessage['type']) =>
@@ -60,14 +67,15 @@ export async function runLeastWorkStep(calls: number, settings: CapacitySettings
       const windowMs = wallNow() - windowStart;
       const after = sampleProcess(child.pid!);
       const genAfter = sampleProcess(generator.pid);
-      const onDisk = await mapLimit(callIds, 32, (id) => fileSize(join(outDir, `${id}.pcm`)));
+      const onDisk = savesFiles ? await mapLimit(callIds, 32, (id) => fileSize(join(outDir, `${id}.pcm`))) : [];
       const sentAtEnd = await generator.bytesSent(callIds);
-      const lagMsMax = Math.max(0, ...callIds.map((id, i) => (sentAtEnd[id] - onDisk[i]) / BYTES_PER_MS));
+      const lagMsMax = savesFiles ? Math.max(0, ...callIds.map((id, i) => (sentAtEnd[id] - onDisk[i]) / BYTES_PER_MS)) : 0;
       await generator.hangup(callIds);
       await message('closed');
       const finalSent = await generator.bytesSent(callIds);
       const closed = messages.find((m): m is Extract<ManyListenerMessage, { type: 'closed' }> => m.type === 'closed');
-      const mismatched = callIds.filter((id) => closed?.bytes[id] !== finalSent[id]).length;
+      // The drain sink counts every byte it read (frame headers, events, handshake): only the listener saves audio alone.
+      const mismatched = savesFiles ? callIds.filter((id) => closed?.bytes[id] !== finalSent[id]).length : callIds.filter((id) => (closed?.bytes[id] ?? 0) < finalSent[id]).length;
       const sentInWindow = sum(sentAtEnd) - sentBefore;
       const expected = calls * BYTES_PER_MS * windowMs;
       const step: LeastWorkStep = {

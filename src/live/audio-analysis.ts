@@ -51,6 +51,8 @@ const FULL_SCALE = 32768;
 const VAD_WINDOW_MS = 10;
 const LEVEL_WINDOWS = 10; // 100 ms
 const CLIP = 32767;
+/** |sample| ≥ CLIP exactly when sample² ≥ CLIP². */
+const CLIP_SQUARE = CLIP * CLIP;
 /** Event timestamps outside [0, this] (epoch ms, year 2286) are not times: the receive time is used instead. */
 const LATEST_EPOCH_MS = 1e13;
 /** Slots of the sums of squares (a Float64Array: they outgrow small integers, which would deoptimise fields). */
@@ -60,7 +62,8 @@ const LEFT_LEVEL = 2;
 const RIGHT_LEVEL = 3;
 
 interface ChannelLevel {
-  peak: number;
+  /** Largest squared sample of the level window: |sample| is its square root. */
+  peakSquare: number;
   clipped: number;
   last: LevelReading;
 }
@@ -235,30 +238,29 @@ export class CallAudioAnalyzer {
       const from = i;
       let sumC = 0;
       let sumA = 0;
-      let maxC = 0;
-      let minC = 0;
-      let maxA = 0;
-      let minA = 0;
+      // The peak is tracked on the squares the energy needs anyway: one comparison per sample, not two.
+      let peakSquareC = 0;
+      let peakSquareA = 0;
       const end = i + take * 2;
       for (; i < end; i += 2) {
         const c = view[i];
         const a = view[i + 1];
-        sumC += c * c;
-        sumA += a * a;
-        if (c > maxC) maxC = c;
-        else if (c < minC) minC = c;
-        if (a > maxA) maxA = a;
-        else if (a < minA) minA = a;
+        const squareC = c * c;
+        const squareA = a * a;
+        sumC += squareC;
+        sumA += squareA;
+        if (squareC > peakSquareC) peakSquareC = squareC;
+        if (squareA > peakSquareA) peakSquareA = squareA;
       }
       energy[CUSTOMER_WINDOW] += sumC;
       energy[ASSISTANT_WINDOW] += sumA;
       energy[LEFT_LEVEL] += sumC;
       energy[RIGHT_LEVEL] += sumA;
-      left.peak = Math.max(left.peak, maxC, -minC);
-      right.peak = Math.max(right.peak, maxA, -minA);
+      if (peakSquareC > left.peakSquare) left.peakSquare = peakSquareC;
+      if (peakSquareA > right.peakSquare) right.peakSquare = peakSquareA;
       // Full scale is rare: only then are the samples counted one by one.
-      if (maxC >= CLIP || minC <= -CLIP) left.clipped += countClipped(view, from, end);
-      if (maxA >= CLIP || minA <= -CLIP) right.clipped += countClipped(view, from + 1, end);
+      if (peakSquareC >= CLIP_SQUARE) left.clipped += countClipped(view, from, end);
+      if (peakSquareA >= CLIP_SQUARE) right.clipped += countClipped(view, from + 1, end);
       this.inWindow += take;
       this.samples += take;
       remaining -= take;
@@ -273,18 +275,17 @@ export class CallAudioAnalyzer {
       const take = Math.min(blocks - i, this.windowSamples - this.inWindow);
       const from = i;
       let sum = 0;
-      let max = 0;
-      let min = 0;
+      let peakSquare = 0;
       const end = i + take;
       for (; i < end; i++) {
         const s = view[i];
-        sum += s * s;
-        if (s > max) max = s;
-        else if (s < min) min = s;
+        const square = s * s;
+        sum += square;
+        if (square > peakSquare) peakSquare = square;
       }
       this.energy[LEFT_LEVEL] += sum;
-      level.peak = Math.max(level.peak, max, -min);
-      if (max >= CLIP || min <= -CLIP) {
+      if (peakSquare > level.peakSquare) level.peakSquare = peakSquare;
+      if (peakSquare >= CLIP_SQUARE) {
         for (let k = from; k < end; k++) if (view[k] >= CLIP || view[k] <= -CLIP) level.clipped++;
       }
       this.inWindow += take;
@@ -310,9 +311,9 @@ export class CallAudioAnalyzer {
       for (let channel = 0; channel < 2; channel++) {
         const level = this.levels[channel];
         const sum = energy[LEFT_LEVEL + channel];
-        level.last = { rmsDbfs: dbfs(Math.sqrt(sum / samples)), peakDbfs: dbfs(level.peak), clippedSamples: level.clipped };
+        level.last = { rmsDbfs: dbfs(Math.sqrt(sum / samples)), peakDbfs: dbfs(Math.sqrt(level.peakSquare)), clippedSamples: level.clipped };
         energy[LEFT_LEVEL + channel] = 0;
-        level.peak = 0;
+        level.peakSquare = 0;
       }
       this.windowsInLevel = 0;
     }
@@ -338,7 +339,7 @@ function epochMs(value: unknown): number | undefined {
 }
 
 function newLevel(): ChannelLevel {
-  return { peak: 0, clipped: 0, last: { rmsDbfs: SILENCE_DBFS, peakDbfs: SILENCE_DBFS, clippedSamples: 0 } };
+  return { peakSquare: 0, clipped: 0, last: { rmsDbfs: SILENCE_DBFS, peakDbfs: SILENCE_DBFS, clippedSamples: 0 } };
 }
 
 function dbfs(amplitude: number): number {
