@@ -10,6 +10,7 @@ import type { BenchResults } from './lib/results.js';
 import { choosePinning, pinSelf } from './lib/proc.js';
 import { runBaseline } from './sections/baseline.js';
 import { runCapacitySection, type ReferenceBuild } from './sections/capacity-section.js';
+import { runClusterSection } from './sections/cluster.js';
 import { runDuration } from './sections/duration.js';
 import { runHttp } from './sections/http.js';
 import { runOverhead } from './sections/overhead.js';
@@ -71,6 +72,9 @@ export async function runBench(settings: BenchSettings, options: RunOptions = {}
         break;
       case 'http':
         results.http = await runHttp(settings.http, context);
+        break;
+      case 'cluster':
+        results.cluster = await runClusterSection(settings.cluster, settings.capacity, context);
         break;
     }
     log(`  (${((wallNow() - sectionStarted) / 1000).toFixed(1)} s)`);

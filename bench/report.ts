@@ -1,6 +1,7 @@
 /** The results as Markdown: the table kept in bench/README.md and bench/results/latest.md. */
 import type { BenchResults } from './lib/results.js';
 import { renderCapacity } from './report-capacity.js';
+import { renderCluster } from './report-cluster.js';
 import type { Distribution } from './lib/stats.js';
 import type { CapacityStep } from './sections/capacity.js';
 
@@ -17,6 +18,7 @@ export function renderMarkdown(r: BenchResults): string {
   for (const t of r.targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met === 'partly' ? 'partly' : t.met ? 'yes' : '**no**'} |`);
 
   out.push(...renderCapacity(r));
+  out.push(...renderCluster(r));
 
   if (r.duration) {
     const d = r.duration;

@@ -1,7 +1,17 @@
 /** What one run measures, and how hard: the full run (about 6-8 minutes on 2 cores) and the quick one (CI). */
 
-export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhead' | 'http';
-export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead', 'http'];
+export type Section = 'capacity' | 'duration' | 'baseline' | 'startup' | 'overhead' | 'http' | 'cluster';
+export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline', 'startup', 'overhead', 'http', 'cluster'];
+
+/** Cluster mode against the in-memory default (bench/sections/cluster.ts). */
+export interface ClusterSettings {
+  /** Capacity steps run both ways, interleaved. */
+  calls: number[];
+  /** Calls placed on the instance that is then killed. */
+  failoverCalls: number;
+  /** VAPI_MCP_LEASE_MS for the failover measure. */
+  leaseMs: number;
+}
 
 export interface CapacitySettings {
   /** Concurrent calls per step, ascending; past the last one the count doubles until the step is not held. */
@@ -75,6 +85,7 @@ export interface BenchSettings {
   overhead: { warmup: number; iterations: number };
   /** Calls watched by several Streamable HTTP sessions, each subscribed to every call. */
   http: HttpSettings;
+  cluster: ClusterSettings;
 }
 
 export const FULL: BenchSettings = {
@@ -104,6 +115,7 @@ export const FULL: BenchSettings = {
   startup: { runs: 9 },
   overhead: { warmup: 30, iterations: 300 },
   http: { calls: 100, sessions: 10, staggerMs: 3_000, warmupMs: 3_000, windowMs: 12_000, tokenChecks: 5_000 },
+  cluster: { calls: [100, 300], failoverCalls: 50, leaseMs: 5_000 },
 };
 
 export const QUICK: BenchSettings = {
@@ -117,4 +129,5 @@ export const QUICK: BenchSettings = {
   startup: { runs: 2 },
   overhead: { warmup: 5, iterations: 20 },
   http: { calls: 5, sessions: 2, staggerMs: 300, warmupMs: 1_000, windowMs: 1_500, tokenChecks: 300 },
+  cluster: { calls: [5], failoverCalls: 3, leaseMs: 1_000 },
 };

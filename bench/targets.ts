@@ -64,6 +64,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   checks.push(abCheck(r));
   checks.push(generatorCheck(r));
   checks.push(minimalListenerCheck(r));
+  checks.push(...clusterChecks(r));
 
   const init = r.startup?.unpinned.initializeMs.median ?? null;
   const initOneCore = r.startup?.oneCore?.initializeMs.median;
@@ -198,4 +199,38 @@ function minimalListenerCheck(r: BenchResults): TargetCheck {
     measured: `${row.oursVsMinimal}× on ${row.minutes} min of audio: ours ${row.ours.cpuSeconds} s (${row.oursNoAnalysis.cpuSeconds} s without the analysis), least work ${row.minimal.cpuSeconds} s`,
     met: row.ours.completed && row.minimal.completed ? row.oursVsMinimal <= 1.5 : null,
   };
+}
+
+/** Cluster mode may cost the owner at most this much more CPU per call than the in-memory default. */
+const MAX_CLUSTER_CPU_RATIO = 1.1;
+/** A call's listener is back within the lease plus this. */
+const MAX_FAILOVER_BEYOND_LEASE_MS = 2_000;
+
+function clusterChecks(r: BenchResults): TargetCheck[] {
+  const cpuTarget = `cluster mode: server CPU per call ≤ ${MAX_CLUSTER_CPU_RATIO}× the in-memory default's`;
+  const failoverTarget = `cluster mode: a killed owner's calls listened to again within the lease + ${MAX_FAILOVER_BEYOND_LEASE_MS / 1000} s`;
+  const cluster = r.cluster;
+  if (!cluster || 'skipped' in cluster) {
+    const why = cluster ? `not run (${cluster.skipped})` : 'not run';
+    return [{ target: cpuTarget, measured: why, met: null }, { target: failoverTarget, measured: why, met: null }];
+  }
+  const pairs = cluster.pairs.flatMap((p) =>
+    'aborted' in p.inMemory || 'aborted' in p.cluster || !p.inMemory.held || !p.cluster.held ? [] : [{ calls: p.calls, inMemory: p.inMemory.server.cpuPercent, cluster: p.cluster.server.cpuPercent }],
+  );
+  const ratio = pairs.length ? pairs.reduce((a, p) => a + p.cluster, 0) / pairs.reduce((a, p) => a + p.inMemory, 0) : undefined;
+  const cpuCheck: TargetCheck = {
+    target: cpuTarget,
+    measured: ratio === undefined ? 'no step held both ways' : `${pairs.map((p) => `${p.calls} calls ${p.cluster}% vs ${p.inMemory}%`).join(', ')}: ${ratio.toFixed(2)}×`,
+    met: ratio === undefined ? null : ratio <= MAX_CLUSTER_CPU_RATIO,
+  };
+  const f = cluster.failover;
+  const failoverCheck: TargetCheck =
+    'failed' in f
+      ? { target: failoverTarget, measured: `not measured: ${f.failed}`, met: null }
+      : {
+          target: failoverTarget,
+          measured: `${f.takenOver} of ${f.calls} calls, at most ${f.takeoverMsMax ?? '–'} ms after the kill (lease ${f.leaseMs} ms)`,
+          met: f.takenOver === f.calls && f.takeoverMsMax !== null && f.takeoverMsMax <= f.leaseMs + MAX_FAILOVER_BEYOND_LEASE_MS,
+        };
+  return [cpuCheck, failoverCheck];
 }

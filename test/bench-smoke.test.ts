@@ -128,8 +128,27 @@ describe('bench --quick', () => {
     expect(h.tokenCheck.jwksFetches).toBe(1);
   });
 
+  it('cluster: one server in cluster mode saved every call byte-exact beside a standby, and a killed owner\'s calls were taken over', () => {
+    const cluster = results.cluster!;
+    expect('skipped' in cluster ? cluster.skipped : undefined).toBeUndefined();
+    if ('skipped' in cluster) return;
+    const [pair] = cluster.pairs;
+    for (const step of [pair.inMemory, pair.cluster]) {
+      expect('aborted' in step ? step.failures : []).toEqual([]);
+      if ('aborted' in step) continue;
+      expect(step.audio.equal).toBe(true);
+      expect(step.transcripts.equal).toBe(true);
+    }
+    expect(pair.redis!.commandsPerCallSecond).toBeGreaterThan(0);
+    expect(pair.standbyCpuPercent).toBeGreaterThanOrEqual(0);
+    const failover = cluster.failover;
+    expect('failed' in failover ? failover.failed : undefined).toBeUndefined();
+    if ('failed' in failover) return;
+    expect(failover.takenOver).toBe(SMOKE.cluster.failoverCalls);
+  });
+
   it('reports every target and renders the Markdown tables', () => {
-    expect(results.targets).toHaveLength(12);
+    expect(results.targets).toHaveLength(14);
     const markdown = renderMarkdown(results);
     expect(markdown).toContain('| calls | server CPU |');
     expect(markdown).toContain('| calls | ours | ours, analysis off | analysis share of ours | least work | ours ÷ least work |');
@@ -140,5 +159,7 @@ describe('bench --quick', () => {
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');
     expect(markdown).toContain('**Shared watching over Streamable HTTP**');
+    expect(markdown).toContain('| calls | in memory: CPU (per 100 calls) | cluster: CPU (per 100 calls) |');
+    expect(markdown).toContain('**Failover** (3 calls placed on instance A');
   });
 });

@@ -36,6 +36,8 @@ interface GenCall {
   loopOffsetMs: number;
   audioBytes: number;
   maxListeners: number;
+  /** wallNow() of every listen socket's opening (a failover shows as a second one). */
+  opens: number[];
 }
 
 const calls = new Map<string, GenCall>();
@@ -78,6 +80,7 @@ function createCall(): GenCall {
     loopOffsetMs: 0,
     audioBytes: 0,
     maxListeners: 0,
+    opens: [],
   };
   calls.set(call.id, call);
   return call;
@@ -134,6 +137,7 @@ function onUpgrade(req: IncomingMessage, socket: Socket): void {
     call.answeredEpochMs = Date.now();
   }
   call.socket = socket;
+  call.opens.push(wallNow());
   call.maxListeners = Math.max(call.maxListeners, 1);
   streaming.add(call);
   pump(call, performance.now());
@@ -216,6 +220,8 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
       return wallNow();
     case 'bytes':
       return Object.fromEntries(request.callIds.map((id) => [id, calls.get(id)?.audioBytes ?? 0]));
+    case 'opens':
+      return Object.fromEntries(request.callIds.map((id) => [id, calls.get(id)?.opens ?? []]));
     case 'listeners':
       return Math.max(0, ...request.callIds.map((id) => calls.get(id)?.maxListeners ?? 0));
     case 'hangup':

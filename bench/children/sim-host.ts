@@ -52,6 +52,8 @@ function handle(request: SimRequest): SimReplyValue | Promise<SimReplyValue> {
     }
     case 'open':
       throw new Error('the simulator host opens calls through REST only');
+    case 'opens':
+      throw new Error('the simulator host does not record listen-socket openings (the load generator does)');
     case 'close':
       return sim.close().then(() => {
         setImmediate(() => process.exit(0));

@@ -6,6 +6,7 @@ import type { CapacityResult } from '../sections/capacity.js';
 import type { AnalysisProfile } from '../sections/analysis-profile.js';
 import type { LeastWorkResult, ReferenceResult } from '../sections/capacity-section.js';
 import type { LeastWorkStep } from '../sections/least-work.js';
+import type { ClusterResult } from '../sections/cluster.js';
 import type { DurationResult } from '../sections/duration.js';
 import type { HttpResult } from '../sections/http.js';
 import type { OverheadResult } from '../sections/overhead.js';
@@ -46,5 +47,7 @@ export interface BenchResults {
   overhead?: OverheadResult;
   /** Calls watched by several Streamable HTTP sessions. */
   http?: HttpResult;
+  /** Cluster mode against the in-memory default, and a failover. */
+  cluster?: ClusterResult | { skipped: string };
   targets: TargetCheck[];
 }

@@ -72,6 +72,13 @@ export class SimHost {
     return this.ask({ cmd: 'listeners', callIds }) as Promise<number>;
   }
 
+  /** Per call, the wall times (driver's clock) at which a listen socket opened (load generator only). */
+  async listenOpens(callIds: string[]): Promise<Record<string, number[]>> {
+    const raw = (await this.ask({ cmd: 'opens', callIds })) as Record<string, number[]>;
+    for (const times of Object.values(raw)) for (let i = 0; i < times.length; i++) times[i] += this.clockOffsetMs;
+    return raw;
+  }
+
   /** Calls opened without REST (load generator only), for listeners that connect on their own. */
   open(count: number): Promise<OpenedCall[]> {
     return this.ask({ cmd: 'open', count }) as Promise<OpenedCall[]>;

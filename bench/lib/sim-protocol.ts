@@ -30,6 +30,7 @@ export type SimRequest =
   | { cmd: 'bytes'; callIds: string[] }
   | { cmd: 'hangup'; callIds: string[] }
   | { cmd: 'listeners'; callIds: string[] }
+  | { cmd: 'opens'; callIds: string[] }
   | { cmd: 'emissions' }
   | { cmd: 'open'; count: number }
   | { cmd: 'close' };
@@ -41,7 +42,7 @@ export interface Emissions {
   counts: Record<string, Record<string, number>>;
 }
 
-export type SimReplyValue = number | Record<string, number> | Emissions | OpenedCall[] | null;
+export type SimReplyValue = number | Record<string, number> | Record<string, number[]> | Emissions | OpenedCall[] | null;
 
 export interface SimReady {
   type: 'ready';

@@ -84,9 +84,19 @@ export interface CapacityResult {
   rssFitMaxCalls: number;
 }
 
+export interface Alongside {
+  windowStarted(): Promise<void>;
+  windowEnded(windowMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Which server a ramp measures: this build or another (--ab), with the audio analysis on or off. */
 export interface ServerUnderTest {
   audioAnalysis: boolean;
+  /** More environment for the server (cluster mode's VAPI_MCP_REDIS_URL, say). */
+  env?: Record<string, string>;
+  /** Processes or probes that run beside the server for the step, told when the measured window starts and ends. */
+  alongside?: (vapi: { baseUrl: string; apiKey: string }) => Promise<Alongside>;
   /** Another build's dist/index.js; default the context's. */
   entry?: string;
   /** Names the step's CPU profile. */
@@ -132,12 +142,13 @@ async function runStep(
   calls: number,
   settings: CapacitySettings,
   { pinning, seed, profileDir, serverEntry }: RunContext,
-  { audioAnalysis, entry, label }: ServerUnderTest,
+  { audioAnalysis, entry, label, env, alongside }: ServerUnderTest,
 ): Promise<CapacityStep> {
   const sim = await SimHost.start(loadGenSettings(settings, seed), pinning?.loadCore, 'load-gen');
   const recordingsDir = await mkdtemp(join(tmpdir(), 'vapi-bench-capacity-'));
+  const beside = await alongside?.({ baseUrl: sim.baseUrl, apiKey: sim.apiKey });
   const server = new ServerProcess({
-    env: { ...serverEnv(sim.baseUrl, sim.apiKey, recordingsDir), VAPI_AUDIO_ANALYSIS: audioAnalysis ? '1' : '0' },
+    env: { ...serverEnv(sim.baseUrl, sim.apiKey, recordingsDir), VAPI_AUDIO_ANALYSIS: audioAnalysis ? '1' : '0', ...env },
     core: pinning?.measuredCore,
     entry: entry ?? serverEntry,
     nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=server-${calls}-calls-${label}.cpuprofile`] : [],
@@ -181,6 +192,7 @@ async function runStep(
     const simBefore = sampleProcess(sim.pid);
     const before = sampleProcess(server.pid);
     const stealBefore = pinning ? stealMs(pinning.measuredCore) : 0;
+    await beside?.windowStarted();
     const windowStart = wallNow();
     // RSS swings by tens of MB with garbage collection: the window's median is the step's figure.
     const rssSamples = [before.rssKb];
@@ -189,6 +201,7 @@ async function runStep(
     clearInterval(sampler);
     const windowEnd = wallNow();
     const after = sampleProcess(server.pid);
+    await beside?.windowEnded(windowEnd - windowStart);
     const stealDuring = pinning ? stealMs(pinning.measuredCore) - stealBefore : 0;
     const simAfter = sampleProcess(sim.pid);
     rssSamples.push(after.rssKb);
@@ -257,6 +270,7 @@ async function runStep(
     return step;
   } finally {
     await server.close().catch(() => {});
+    await beside?.close().catch(() => {});
     await sim.close().catch(() => {});
     await rm(recordingsDir, { recursive: true, force: true });
   }
