@@ -85,7 +85,10 @@ export async function connectCluster(options: ClusterConnectionOptions): Promise
     },
     async close() {
       listeners.clear();
-      if (client.isOpen) await client.close();
+      if (!client.isOpen) return;
+      // A client still retrying has nothing to flush: stop it rather than wait for a server that is not there.
+      if (client.isReady) await client.close().catch(() => client.destroy());
+      else client.destroy();
     },
   };
 }

@@ -49,8 +49,8 @@ async function placeClaimed(
   const startedAt = Date.now();
   const claim = await sharedKeys.claim(key);
   if (!claim) {
-    // Another request took the key between the look-up and the claim: its call is this request's call.
-    const callId = await callPlacedWithKey(parts, key, signal);
+    // Another instance took the key between the look-up and the claim: its call is this request's call.
+    const callId = await callRecordedWithKey(parts, key, signal);
     if (callId) return placedElsewhere(callId);
     throw placingElsewhere(key);
   }
@@ -97,6 +97,11 @@ function placingElsewhere(key: string): CallError {
 export async function callPlacedWithKey(parts: CoreParts, key: string, signal: AbortSignal): Promise<string | undefined> {
   const running = parts.placements.inFlight.get(key);
   if (running) return (await running.catch(() => undefined))?.callId;
+  return callRecordedWithKey(parts, key, signal);
+}
+
+/** The call remembered for `key` here or in the cluster (waiting for a placement elsewhere), or asked of Vapi. */
+async function callRecordedWithKey(parts: CoreParts, key: string, signal: AbortSignal): Promise<string | undefined> {
   const known = parts.idempotencyKeys.get(key);
   if (known) return known;
   const shared = parts.sharedKeys ? await waitForPlacement(parts.sharedKeys, key, signal) : undefined;
