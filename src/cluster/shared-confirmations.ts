@@ -24,8 +24,6 @@ const SECRET_KEY = `${KEY_PREFIX}{confirm}:secret`;
 const nonceKey = (state: 'issued' | 'used', nonce: string) => `${KEY_PREFIX}{confirm}:${state}:${nonce}`;
 
 export class SharedConfirmationTokens implements ConfirmationStore {
-  private secret?: Promise<Buffer>;
-
   constructor(private readonly store: ClusterStore, private readonly ttlMs = CONFIRMATION_TOKEN_TTL_MS) {}
 
   async issue(request: unknown): Promise<{ token: string; expiresAt: string }> {
@@ -53,19 +51,19 @@ export class SharedConfirmationTokens implements ConfirmationStore {
     return claimed === null ? REUSED : { ok: true };
   }
 
-  /** The cluster's secret: made by the first instance that needs it, then the same for all. */
+  /**
+   * The cluster's secret: made by the first instance that needs it, then the same for all. Read each time (tokens
+   * are rare), so every instance agrees on it even after a Redis without persistence restarted empty.
+   */
   private sharedSecret(): Promise<Buffer> {
-    this.secret ??= this.store
-      .run(async (client) => {
+    return this.store.run(async (client) => {
+      let value = await client.get(SECRET_KEY);
+      if (!value) {
         await client.set(SECRET_KEY, randomBytes(32).toString('base64'), { condition: 'NX' });
-        const value = await client.get(SECRET_KEY);
-        if (!value) throw new Error('no secret');
-        return Buffer.from(value, 'base64');
-      })
-      .catch((err: unknown) => {
-        this.secret = undefined;
-        throw err;
-      });
-    return this.secret;
+        value = await client.get(SECRET_KEY);
+      }
+      if (!value) throw new Error('no secret');
+      return Buffer.from(value, 'base64');
+    });
   }
 }
