@@ -2,14 +2,14 @@
  * Placing a call exactly once: a slot under the call limits, POST /call carrying the idempotency key, a lost answer
  * resolved by looking the key up at Vapi, and concurrent requests with one key sharing one placement.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SharedIdempotencyKeys, SharedKeyState } from '../../cluster/shared-keys.js';
 import type { CallReservation } from '../../guard/limits.js';
 import { VapiError } from '../../vapi/errors.js';
 import { findCallByIdempotencyKey, withIdempotencyKey } from '../../vapi/idempotency.js';
 import { isCallId, type Call, type CreateCallBody } from '../../vapi/schemas.js';
 import { CallError, failureFromVapiError, refusalError } from '../errors.js';
 import type { CoreParts } from '../parts.js';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { SharedIdempotencyKeys, SharedKeyState } from '../../cluster/shared-keys.js';
 import type { PlaceCallResult } from './place-call.js';
 
 /**
@@ -116,7 +116,7 @@ async function callRecordedWithKey(parts: CoreParts, key: string, signal: AbortS
   parts.placements.uncertain.delete(key);
   const callId = check.outcome === 'placed' ? check.call.id.trim().toLowerCase() : undefined;
   if (shared?.state === 'uncertain') await parts.sharedKeys?.resolveUncertain(key, shared.since, callId);
-  if (!callId || check.outcome !== 'placed') return undefined;
+  if (callId === undefined || check.outcome !== 'placed') return undefined;
   parts.directory.remember({ ...check.call, id: callId });
   parts.idempotencyKeys.remember(key, callId);
   return callId;
