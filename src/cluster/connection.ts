@@ -44,7 +44,8 @@ const RECONNECT_MAX_MS = 2_000;
 /**
  * Connects, retrying for ever in the background after a loss (every 50 ms doubling up to 2 s). Commands issued
  * while the connection is down fail at once rather than queue: a limit that cannot be checked must refuse now,
- * not place a call later.
+ * not place a call later. Resolves once connected, or after the first failed attempt with `ready` false (the
+ * server then starts degraded and the client keeps trying), so an unreachable store never blocks start-up.
  */
 export async function connectCluster(options: ClusterConnectionOptions): Promise<ClusterConnection> {
   const { logger } = options;
@@ -66,7 +67,13 @@ export async function connectCluster(options: ClusterConnectionOptions): Promise
   });
   client.on('ready', () => setReady(true));
   client.on('end', () => setReady(false));
-  await client.connect();
+  const firstError = new Promise<void>((resolve) => client.once('error', () => resolve()));
+  const connecting = client.connect().then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([connecting, firstError]);
+  if (!ready) logger.warn('cluster store unreachable at start; placing calls is refused until it answers');
   return {
     client,
     get ready() {
@@ -78,7 +85,10 @@ export async function connectCluster(options: ClusterConnectionOptions): Promise
     },
     async close() {
       listeners.clear();
-      if (client.isOpen) await client.close();
+      if (!client.isOpen) return;
+      // A client still retrying has nothing to flush: stop it rather than wait for a server that is not there.
+      if (client.isReady) await client.close().catch(() => client.destroy());
+      else client.destroy();
     },
   };
 }

@@ -7,6 +7,9 @@
  */
 import { RecentCalls } from './duplicate-guard.js';
 import type { ClusterConnection } from '../cluster/connection.js';
+import { sharedGuards } from '../cluster/guards.js';
+import { ClusterUnavailableError } from '../cluster/store.js';
+import { clusterUnavailableError } from './errors.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { ConfirmationTokens } from '../guard/confirmation-token.js';
@@ -120,8 +123,11 @@ export class CallCore {
         now: options.now ?? Date.now,
       }),
       placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
-      ...(options.cluster ? { cluster: options.cluster } : {}),
     };
+    if (options.cluster) {
+      // Cluster mode: the guards every instance must agree on live in the shared store.
+      Object.assign(this.parts, sharedGuards(options.cluster, { config, logger, recentCalls: this.parts.recentCalls.options }));
+    }
     if (config.maxCallMinutes !== undefined) {
       const parts = this.parts;
       const signal = NO_CANCEL.signal;
@@ -139,7 +145,7 @@ export class CallCore {
     this.offEnded = this.listeners.onChange((callId) => {
       const state = this.listeners.get(callId)?.lifecycle();
       if (state?.ended) {
-        this.parts.limits.recordEnded(callId);
+        Promise.resolve(this.parts.limits.recordEnded(callId)).catch(() => logger.warn('cluster store unreachable; an ended call frees its slot when its hold ends'));
         this.parts.directory.markStatus(callId, 'ended', state.endedReason);
       }
     });
@@ -153,7 +159,14 @@ export class CallCore {
   // ---- operations ------------------------------------------------------------------------------------------
 
   placeCall(request: PlaceCallRequest, context: OperationContext = NO_CANCEL): Promise<PlaceCallResult> {
-    return placeCall(this.parts, request, context);
+    return placeCall(this.parts, request, context).catch((err: unknown) => {
+      throw err instanceof ClusterUnavailableError ? clusterUnavailableError('No call was placed', 'the call limits, idempotency keys and confirmation tokens') : err;
+    });
+  }
+
+  /** Cluster mode: whether the shared store answers now (placing calls needs it); undefined in the in-memory default. */
+  clusterStoreReachable(): boolean | undefined {
+    return this.parts.cluster?.ready;
   }
 
   listCalls(request: ListCallsRequest = {}, context: OperationContext = NO_CANCEL): Promise<CallList> {
@@ -252,6 +265,7 @@ export class CallCore {
       this.offEnded();
       this.backstop?.close();
       await this.listeners.stopAll();
+      await this.parts.cluster?.close();
     })();
     return this.closing;
   }

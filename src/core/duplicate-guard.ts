@@ -6,51 +6,9 @@
  */
 import type { CoreParts } from './parts.js';
 import { CallError } from './errors.js';
+import type { NumberClaim, RecentCall } from '../guard/recent-calls.js';
 
-/** The last call this server placed (or is placing) to one number. */
-interface RecentCall {
-  key: string;
-  /** Absent while the request is in flight. */
-  callId?: string;
-  /** Epoch ms when it was claimed. */
-  at: number;
-}
-
-const MAX_REMEMBERED_NUMBERS = 1000;
-
-export class RecentCalls {
-  private readonly byNumber = new Map<string, RecentCall>();
-
-  /** windowMs undefined: the guard is off. */
-  constructor(readonly options: { windowMs: number | undefined; now: () => number }) {}
-
-  get enabled(): boolean {
-    return this.options.windowMs !== undefined;
-  }
-
-  latest(e164: string): RecentCall | undefined {
-    return this.byNumber.get(e164);
-  }
-
-  /** Marks a placement under way to this number; returns how to settle it. */
-  claim(e164: string, key: string): { placed(callId: string): void; release(): void } {
-    const previous = this.byNumber.get(e164);
-    const entry: RecentCall = { key, at: this.options.now() };
-    this.byNumber.delete(e164);
-    this.byNumber.set(e164, entry);
-    while (this.byNumber.size > MAX_REMEMBERED_NUMBERS) this.byNumber.delete(this.byNumber.keys().next().value as string);
-    return {
-      placed: (callId) => {
-        entry.callId = callId;
-      },
-      release: () => {
-        if (this.byNumber.get(e164) !== entry) return;
-        if (previous) this.byNumber.set(e164, previous);
-        else this.byNumber.delete(e164);
-      },
-    };
-  }
-}
+export { RecentCalls, type RecentCallsStore } from '../guard/recent-calls.js';
 
 export interface DuplicateCheck {
   e164: string;
@@ -73,7 +31,7 @@ const MAYBE_PLACED = new Set(['outcome-unknown', 'placed-unreadable']);
  * two concurrent requests with different keys cannot both pass; a failure that proves nothing was placed frees it.
  */
 export async function withNumberClaim<T extends { call: { id: string } }>(parts: CoreParts, request: DuplicateCheck, place: () => Promise<T>): Promise<T> {
-  const claim = claimNumber(parts, request);
+  const claim = await claimNumber(parts, request);
   try {
     const placed = await place();
     claim.placed(placed.call.id);
@@ -84,20 +42,18 @@ export async function withNumberClaim<T extends { call: { id: string } }>(parts:
   }
 }
 
-function claimNumber(parts: CoreParts, request: DuplicateCheck): { placed(callId: string): void; release(): void } {
+async function claimNumber(parts: CoreParts, request: DuplicateCheck): Promise<NumberClaim> {
   const { recentCalls } = parts;
-  if (!recentCalls.enabled || request.allowRepeat) return recentCalls.claim(request.e164, request.idempotencyKey);
-  const latest = recentCalls.latest(request.e164);
-  if (latest && latest.key !== request.idempotencyKey && latest.callId === undefined) {
-    throw duplicateError(parts, request.e164, latest, 'being placed right now');
-  }
-  return recentCalls.claim(request.e164, request.idempotencyKey);
+  const exclusive = recentCalls.enabled && !request.allowRepeat;
+  const claim = await recentCalls.claim(request.e164, request.idempotencyKey, exclusive);
+  if ('busy' in claim) throw duplicateError(parts, request.e164, claim.busy, 'being placed right now');
+  return claim;
 }
 
 async function duplicateOf(parts: CoreParts, request: DuplicateCheck): Promise<CallError | undefined> {
   const { recentCalls } = parts;
   if (!recentCalls.enabled || request.allowRepeat) return undefined;
-  const latest = recentCalls.latest(request.e164);
+  const latest = await recentCalls.latest(request.e164);
   if (!latest || latest.key === request.idempotencyKey) return undefined;
   if (latest.callId === undefined) return duplicateError(parts, request.e164, latest, 'being placed, or placed with its outcome unknown');
   const ageMs = recentCalls.options.now() - latest.at;
@@ -110,10 +66,10 @@ async function duplicateOf(parts: CoreParts, request: DuplicateCheck): Promise<C
 async function isLive(parts: CoreParts, callId: string, signal: AbortSignal): Promise<boolean> {
   const listener = parts.listeners.get(callId)?.state();
   if (listener) return !listener.ended && listener.status !== 'ended';
-  if (!parts.limits.liveCallIds().includes(callId)) return false;
+  if (!(await parts.limits.liveCallIds()).includes(callId)) return false;
   const call = await parts.rest.getCall(callId, { signal }).catch(() => undefined);
   if (call?.status === 'ended') {
-    parts.limits.recordEnded(callId);
+    await parts.limits.recordEnded(callId);
     return false;
   }
   return true;

@@ -26,6 +26,22 @@ export class CallError extends Error {
   }
 }
 
+/**
+ * Cluster mode with the shared store (Valkey/Redis) unreachable: what the instances must agree on cannot be
+ * checked, so the operation is refused rather than done unchecked. `outcome` starts the reason ("No call was
+ * placed"); `what` names what could not be enforced.
+ */
+export function clusterUnavailableError(outcome: string, what: string): CallError {
+  return new CallError({
+    code: 'cluster-unavailable',
+    reason: `${outcome}: this server runs as one of a cluster, and the store the instances share (Valkey/Redis, VAPI_MCP_REDIS_URL) is unreachable, so ${what} cannot be enforced across instances.`,
+    suggestion:
+      'Try again in a minute with the same arguments (and the same idempotencyKey); calls already live keep being recorded. ' +
+      'If it lasts, tell the operator that the Valkey/Redis server is unreachable.',
+    retryable: true,
+  });
+}
+
 /** A guard's refusal (dial policy, inline config, limits) as a CallError. */
 export function refusalError(refusal: { code: string; reason: string; suggestion: string; retryable?: boolean; retryAfterSeconds?: number }): CallError {
   return new CallError({

@@ -4,15 +4,16 @@
  */
 import type { ClusterConnection } from '../cluster/connection.js';
 import type { Config } from '../config.js';
-import type { ConfirmationTokens } from '../guard/confirmation-token.js';
-import type { CallLimits, DialPolicy, QuietHoursGuard } from '../guard/index.js';
+import type { SharedIdempotencyKeys } from '../cluster/shared-keys.js';
+import type { ConfirmationStore } from '../guard/confirmation-token.js';
+import type { CallLimitsStore, DialPolicy, QuietHoursGuard } from '../guard/index.js';
+import type { RecentCallsStore } from '../guard/recent-calls.js';
 import type { ListenerRegistry } from '../live/registry.js';
 import type { Logger } from '../log.js';
 import type { CallDirectory } from '../vapi/call-directory.js';
 import type { VapiControlClient } from '../vapi/control.js';
 import type { IdempotencyKeys } from '../vapi/idempotency.js';
 import type { VapiRestClient } from '../vapi/rest.js';
-import type { RecentCalls } from './duplicate-guard.js';
 import type { MuteLedger } from './mute-ledger.js';
 import type { PlaceCallResult } from './operations/place-call.js';
 
@@ -24,20 +25,23 @@ export interface CoreParts {
   listeners: ListenerRegistry;
   directory: CallDirectory;
   policy: DialPolicy;
-  limits: CallLimits;
+  /** In this process, or shared by the cluster's instances. */
+  limits: CallLimitsStore;
   /** Set when VAPI_QUIET_HOURS is. */
   quietHours?: QuietHoursGuard;
   /** Tokens a dry run issues and placeCall redeems once (the human confirmed that exact request). */
-  confirmations: ConfirmationTokens;
+  confirmations: ConfirmationStore;
   /** Recently used idempotency keys and the calls they placed. */
   idempotencyKeys: IdempotencyKeys;
   mutes: MuteLedger;
   /** Placements under way and keys whose outcome is unknown, for exactly-once dialing. */
   placements: Placements;
   /** The last call placed to each number, for the duplicate-call guard. */
-  recentCalls: RecentCalls;
+  recentCalls: RecentCallsStore;
   /** Cluster mode (VAPI_MCP_REDIS_URL): the store the instances share; absent in the in-memory default. */
   cluster?: ClusterConnection;
+  /** Cluster mode: idempotency keys claimed across instances, on top of this process's own memory. */
+  sharedKeys?: SharedIdempotencyKeys;
 }
 
 export interface Placements {

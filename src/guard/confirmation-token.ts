@@ -26,19 +26,27 @@ export interface ConfirmationTokensOptions {
   secret?: Buffer;
 }
 
-const WRONG: TokenRefusal = {
+type Awaitable<T> = T | Promise<T>;
+
+/** Confirmation tokens held in this process (ConfirmationTokens) or shared by a cluster's instances (src/cluster). */
+export interface ConfirmationStore {
+  issue(request: unknown): Awaitable<{ token: string; expiresAt: string }>;
+  redeem(token: string, request: unknown): Awaitable<TokenVerdict>;
+}
+
+export const WRONG: TokenRefusal = {
   ok: false,
   code: 'confirmation-token-wrong',
   reason: 'The confirmation token is not one this server issued (or the server restarted since).',
 };
-const EXPIRED: TokenRefusal = { ok: false, code: 'confirmation-token-expired', reason: 'The confirmation token expired (tokens last 5 minutes).' };
+export const EXPIRED: TokenRefusal = { ok: false, code: 'confirmation-token-expired', reason: 'The confirmation token expired (tokens last 5 minutes).' };
 
 interface Outstanding {
   expiresAt: number;
   used: boolean;
 }
 
-export class ConfirmationTokens {
+export class ConfirmationTokens implements ConfirmationStore {
   private readonly secret: Buffer;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -54,36 +62,30 @@ export class ConfirmationTokens {
   /** A token for exactly this request, and when it expires. */
   issue(request: unknown): { token: string; expiresAt: string } {
     this.prune();
-    const nonce = randomBytes(16).toString('base64url');
+    const nonce = newNonce();
     const expiresAt = this.now() + this.ttlMs;
     this.outstanding.set(nonce, { expiresAt, used: false });
     while (this.outstanding.size > MAX_OUTSTANDING) this.outstanding.delete(this.outstanding.keys().next().value as string);
-    return { token: `${nonce}.${expiresAt.toString(36)}.${this.sign(nonce, expiresAt, request)}`, expiresAt: new Date(expiresAt).toISOString() };
+    return formatToken(this.secret, nonce, expiresAt, request);
   }
 
   /** Accepts the token once for exactly the request it was issued for; says which way it is wrong otherwise. */
   redeem(token: string, request: unknown): TokenVerdict {
-    const [nonce, expiry, signature, extra] = token.split('.');
-    const expiresAt = expiry ? parseInt(expiry, 36) : NaN;
-    const entry = nonce ? this.outstanding.get(nonce) : undefined;
-    if (extra !== undefined || !nonce || !signature || Number.isNaN(expiresAt)) return WRONG;
+    const parsed = parseToken(token);
+    if (!parsed) return WRONG;
+    const { nonce, expiresAt, signature } = parsed;
+    const entry = this.outstanding.get(nonce);
     if (!entry) {
       // Forgotten after expiry: a genuine signature still tells an expired token from a wrong one.
-      const genuine = safeEqual(signature, this.sign(nonce, expiresAt, request));
+      const genuine = signatureFits(this.secret, signature, nonce, expiresAt, request);
       return genuine && this.now() >= expiresAt ? EXPIRED : WRONG;
     }
     if (entry.expiresAt !== expiresAt) return WRONG;
-    if (entry.used) return { ok: false, code: 'confirmation-token-reused', reason: 'The confirmation token was already used; each token confirms one request once.' };
+    if (entry.used) return REUSED;
     if (this.now() >= entry.expiresAt) return EXPIRED;
-    if (!safeEqual(signature, this.sign(nonce, expiresAt, request))) {
-      return { ok: false, code: 'confirmation-token-mismatch', reason: 'The request differs from the one the confirmation token was issued for.' };
-    }
+    if (!signatureFits(this.secret, signature, nonce, expiresAt, request)) return MISMATCH;
     entry.used = true;
     return { ok: true };
-  }
-
-  private sign(nonce: string, expiresAt: number, request: unknown): string {
-    return createHmac('sha256', this.secret).update(`${nonce}\n${expiresAt}\n${canonicalJson(request)}`).digest('base64url');
   }
 
   private prune(): void {
@@ -102,6 +104,35 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+export const REUSED: TokenRefusal = { ok: false, code: 'confirmation-token-reused', reason: 'The confirmation token was already used; each token confirms one request once.' };
+export const MISMATCH: TokenRefusal = { ok: false, code: 'confirmation-token-mismatch', reason: 'The request differs from the one the confirmation token was issued for.' };
+
+export function newNonce(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** The token for `request`: nonce, expiry and an HMAC binding both to the request under `secret`. */
+export function formatToken(secret: Buffer, nonce: string, expiresAt: number, request: unknown): { token: string; expiresAt: string } {
+  return { token: `${nonce}.${expiresAt.toString(36)}.${signToken(secret, nonce, expiresAt, request)}`, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+/** A token's parts, or undefined when it is not shaped like one. */
+export function parseToken(token: string): { nonce: string; expiresAt: number; signature: string } | undefined {
+  const [nonce, expiry, signature, extra] = token.split('.');
+  const expiresAt = expiry ? parseInt(expiry, 36) : NaN;
+  if (extra !== undefined || !nonce || !signature || Number.isNaN(expiresAt)) return undefined;
+  return { nonce, expiresAt, signature };
+}
+
+/** Whether `signature` is this request's HMAC under `secret`, compared in constant time. */
+export function signatureFits(secret: Buffer, signature: string, nonce: string, expiresAt: number, request: unknown): boolean {
+  return safeEqual(signature, signToken(secret, nonce, expiresAt, request));
+}
+
+function signToken(secret: Buffer, nonce: string, expiresAt: number, request: unknown): string {
+  return createHmac('sha256', secret).update(`${nonce}\n${expiresAt}\n${canonicalJson(request)}`).digest('base64url');
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -15,6 +15,7 @@ export {
   DEFAULT_MAX_CALLS_PER_HOUR,
   DEFAULT_MAX_CONCURRENT_CALLS,
   type CallLimitsOptions,
+  type CallLimitsStore,
   type LimitVerdict,
 } from './limits.js';
 export {

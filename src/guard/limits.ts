@@ -14,7 +14,6 @@ export const DEFAULT_MAX_CONCURRENT_CALLS = 3;
  */
 export const DEFAULT_MAX_CALLS_PER_HOUR = 20;
 
-const WINDOW_MS = 60 * 60 * 1000;
 /**
  * How long a call whose outcome is unknown (a timeout after sending, an id that cannot be used) holds its
  * concurrency slot: this server cannot see it end, and Vapi's default maximum call length is ten minutes.
@@ -49,7 +48,28 @@ export type LimitVerdict =
       retryAfterSeconds?: number;
     };
 
-export class CallLimits {
+export type ReserveVerdict = { ok: true; reservation: CallReservation } | Exclude<LimitVerdict, { ok: true }>;
+
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The call limits as the core uses them: held in this process (CallLimits) or shared by every instance of a cluster
+ * (src/cluster). The shared store answers asynchronously and may be unreachable, then its methods reject.
+ */
+export interface CallLimitsStore {
+  check(): Awaitable<LimitVerdict>;
+  /** Checks and takes a slot in one step, so parallel requests cannot all pass the check before any is counted. */
+  reserve(): Awaitable<ReserveVerdict>;
+  /** A call placed outside reserve() now counts as live and toward the hour; an id already live is ignored. */
+  recordPlaced(callId: string): Awaitable<void>;
+  /** The call ended: its slot is free (it still counts toward the hour). */
+  recordEnded(callId: string): Awaitable<void>;
+  liveCallIds(): Awaitable<string[]>;
+}
+
+export const CALLS_WINDOW_MS = 60 * 60 * 1000;
+
+export class CallLimits implements CallLimitsStore {
   private readonly maxConcurrent: number;
   private readonly maxPerHour: number;
   private readonly now: () => number;
@@ -67,53 +87,15 @@ export class CallLimits {
 
   /** May one more call be placed now? The hourly limit is reported first: ending live calls cannot lift it. */
   check(): LimitVerdict {
-    if (this.maxPerHour === 0) {
-      return {
-        ok: false,
-        code: 'hourly-rate',
-        reason: 'No calls may be placed: VAPI_MAX_CALLS_PER_HOUR is 0.',
-        suggestion: 'Do not retry. The operator must set VAPI_MAX_CALLS_PER_HOUR to 1 or more and restart the server.',
-        retryable: false,
-      };
-    }
-    if (this.maxConcurrent === 0) {
-      return {
-        ok: false,
-        code: 'concurrency',
-        reason: 'No calls may be placed: VAPI_MAX_CONCURRENT_CALLS is 0.',
-        suggestion: 'Do not retry. The operator must set VAPI_MAX_CONCURRENT_CALLS to 1 or more and restart the server.',
-        retryable: false,
-      };
-    }
-
+    const disabled = zeroLimitRefusal(this.maxConcurrent, this.maxPerHour);
+    if (disabled) return disabled;
     const now = this.now();
     this.prune(now);
     if (this.placedAt.length >= this.maxPerHour) {
-      const retryAfterSeconds = Math.min(3600, Math.max(1, Math.ceil((this.placedAt[0] + WINDOW_MS - now) / 1000)));
-      return {
-        ok: false,
-        code: 'hourly-rate',
-        reason: `${this.placedAt.length} calls were placed in the last hour, the limit is ${this.maxPerHour} (VAPI_MAX_CALLS_PER_HOUR).`,
-        suggestion: `Wait ${formatDuration(retryAfterSeconds)} (until the oldest of those calls leaves the one-hour window), then try again. Do not loop on this call.`,
-        retryable: true,
-        retryAfterSeconds,
-      };
+      return hourlyRefusal(this.placedAt.length, this.maxPerHour, this.placedAt[0] + CALLS_WINDOW_MS - now);
     }
-
     for (const [key, expiresAt] of this.held) if (expiresAt <= now) this.held.delete(key);
-    if (this.live.size + this.held.size >= this.maxConcurrent) {
-      const ids = [...this.live];
-      const held = this.held.size > 0 ? ` and ${this.held.size} being placed or not traceable` : '';
-      return {
-        ok: false,
-        code: 'concurrency',
-        reason: `${ids.length + this.held.size} calls are live${held ? ` (${ids.length} known${held})` : ''}, the limit is ${this.maxConcurrent} at once (VAPI_MAX_CONCURRENT_CALLS).`,
-        suggestion: ids.length > 0
-          ? `End or wait for one of the live calls (${ids.join(', ')}) to finish, then try again.`
-          : 'Wait for the calls being placed to finish, then try again.',
-        retryable: true,
-      };
-    }
+    if (this.live.size + this.held.size >= this.maxConcurrent) return concurrencyRefusal([...this.live], this.held.size, this.maxConcurrent);
     return { ok: true };
   }
 
@@ -121,7 +103,7 @@ export class CallLimits {
    * Checks and takes a slot in one step, so parallel requests cannot all pass the check before any is counted.
    * The slot counts toward both limits until it is settled.
    */
-  reserve(): { ok: true; reservation: CallReservation } | Exclude<LimitVerdict, { ok: true }> {
+  reserve(): ReserveVerdict {
     const verdict = this.check();
     if (!verdict.ok) return verdict;
     const key = Symbol('reservation');
@@ -189,12 +171,62 @@ export class CallLimits {
 
   private prune(now: number): void {
     let expired = 0;
-    while (expired < this.placedAt.length && this.placedAt[expired] <= now - WINDOW_MS) expired++;
+    while (expired < this.placedAt.length && this.placedAt[expired] <= now - CALLS_WINDOW_MS) expired++;
     if (expired > 0) this.placedAt.splice(0, expired);
   }
 }
 
-function requireCount(name: string, value: number): number {
+/** The refusal when a limit is set to 0, or undefined. */
+export function zeroLimitRefusal(maxConcurrent: number, maxPerHour: number): Exclude<LimitVerdict, { ok: true }> | undefined {
+  if (maxPerHour === 0) {
+    return {
+      ok: false,
+      code: 'hourly-rate',
+      reason: 'No calls may be placed: VAPI_MAX_CALLS_PER_HOUR is 0.',
+      suggestion: 'Do not retry. The operator must set VAPI_MAX_CALLS_PER_HOUR to 1 or more and restart the server.',
+      retryable: false,
+    };
+  }
+  if (maxConcurrent === 0) {
+    return {
+      ok: false,
+      code: 'concurrency',
+      reason: 'No calls may be placed: VAPI_MAX_CONCURRENT_CALLS is 0.',
+      suggestion: 'Do not retry. The operator must set VAPI_MAX_CONCURRENT_CALLS to 1 or more and restart the server.',
+      retryable: false,
+    };
+  }
+  return undefined;
+}
+
+/** `placed` calls in the window reached `max`; the oldest leaves the window in `untilOldestLeavesMs`. */
+export function hourlyRefusal(placed: number, max: number, untilOldestLeavesMs: number): Exclude<LimitVerdict, { ok: true }> {
+  const retryAfterSeconds = Math.min(3600, Math.max(1, Math.ceil(untilOldestLeavesMs / 1000)));
+  return {
+    ok: false,
+    code: 'hourly-rate',
+    reason: `${placed} calls were placed in the last hour, the limit is ${max} (VAPI_MAX_CALLS_PER_HOUR).`,
+    suggestion: `Wait ${formatDuration(retryAfterSeconds)} (until the oldest of those calls leaves the one-hour window), then try again. Do not loop on this call.`,
+    retryable: true,
+    retryAfterSeconds,
+  };
+}
+
+/** The live calls (`ids`) and the slots `held` by requests in flight or untraceable calls reached `max`. */
+export function concurrencyRefusal(ids: string[], held: number, max: number): Exclude<LimitVerdict, { ok: true }> {
+  const heldText = held > 0 ? ` and ${held} being placed or not traceable` : '';
+  return {
+    ok: false,
+    code: 'concurrency',
+    reason: `${ids.length + held} calls are live${heldText ? ` (${ids.length} known${heldText})` : ''}, the limit is ${max} at once (VAPI_MAX_CONCURRENT_CALLS).`,
+    suggestion: ids.length > 0
+      ? `End or wait for one of the live calls (${ids.join(', ')}) to finish, then try again.`
+      : 'Wait for the calls being placed to finish, then try again.',
+    retryable: true,
+  };
+}
+
+export function requireCount(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`CallLimits ${name} must be a whole number of 0 or more, not ${String(value)}.`);
   }

@@ -181,7 +181,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   function health(res: ServerResponse): void {
     const liveListeners = core.liveListeners().filter((listener) => !listener.ended).length;
-    const payload = { status: closing ? 'shutting-down' : 'ok', version: VERSION, simulated: core.config.simulated, sessions: sessions.size, liveListeners };
+    // Cluster mode with the shared store down: still 200, because this instance keeps recording and serving what it
+    // knows (a balancer must not drop every instance at once); the body says placing calls is refused meanwhile.
+    const store = core.clusterStoreReachable();
+    const degraded = store === false;
+    const payload = {
+      status: closing ? 'shutting-down' : degraded ? 'degraded' : 'ok',
+      version: VERSION,
+      simulated: core.config.simulated,
+      sessions: sessions.size,
+      liveListeners,
+      ...(store === undefined ? {} : { clusterStore: store ? 'reachable' : 'unreachable' }),
+      ...(degraded ? { note: 'Cluster store (Valkey/Redis) unreachable: placing calls is refused until it answers.' } : {}),
+    };
     res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(payload));
   }
 

@@ -1,4 +1,5 @@
-import { CallError } from '../errors.js';
+import { ClusterUnavailableError } from '../../cluster/store.js';
+import { CallError, clusterUnavailableError } from '../errors.js';
 import type { CoreParts, OperationContext } from '../parts.js';
 
 /** What a change that needs the human's yes hands back when the face cannot ask: the preview and its token. */
@@ -30,8 +31,9 @@ export interface ConfirmOptions {
  * along is redeemed whether or not confirmation is on (the console's Place call button always brings one).
  */
 export async function confirmChange(parts: CoreParts, context: OperationContext, options: ConfirmOptions): Promise<ConfirmationOutcome> {
-  if (options.token !== undefined) {
-    const redeemed = parts.confirmations.redeem(options.token, options.request);
+  const { token } = options;
+  if (token !== undefined) {
+    const redeemed = await sharedTokens(() => parts.confirmations.redeem(token, options.request));
     if (!redeemed.ok) {
       throw new CallError({ code: redeemed.code, reason: `${redeemed.reason} Nothing was changed.`, suggestion: options.retry, retryable: false });
     }
@@ -48,8 +50,17 @@ export async function confirmChange(parts: CoreParts, context: OperationContext,
     });
   }
   if (options.token !== undefined) return { confirmed: true };
-  const issued = parts.confirmations.issue(options.request);
+  const issued = await sharedTokens(() => parts.confirmations.issue(options.request));
   return { confirmed: false, token: issued.token, expiresAt: issued.expiresAt };
+}
+
+/** Cluster mode: tokens live in the shared store; while it is unreachable nothing that needs one goes ahead. */
+async function sharedTokens<T>(use: () => T | Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } catch (err) {
+    throw err instanceof ClusterUnavailableError ? clusterUnavailableError('Nothing was changed', 'confirmation tokens') : err;
+  }
 }
 
 export const CONFIRMATION_NOTE =

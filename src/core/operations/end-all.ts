@@ -38,7 +38,7 @@ const ALREADY_OVER_CODES = new Set(['call-ended']);
 export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest, context: OperationContext): Promise<EndAllCallsResult> {
   const listened = parts.listeners.list().filter((listener) => !listener.lifecycle().ended);
   const placedElsewhere = request.includePlacedElsewhere ? await livePlacedByThisTool(parts, context) : [];
-  const ids = [...new Set([...listened.map((listener) => listener.callId), ...parts.limits.liveCallIds(), ...placedElsewhere])];
+  const ids = [...new Set([...listened.map((listener) => listener.callId), ...(await knownLiveCalls(parts)), ...placedElsewhere])];
   parts.logger.warn('ending every live call', { calls: ids.length });
 
   const calls = await Promise.all(
@@ -52,7 +52,7 @@ export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest,
         if (!(err instanceof CallError)) throw err;
         const { code, reason } = err.failure;
         if (ALREADY_OVER_CODES.has(code)) {
-          parts.limits.recordEnded(callId);
+          await Promise.resolve(parts.limits.recordEnded(callId)).catch(() => undefined);
           return { callId, outcome: 'already-over', reason };
         }
         listener?.note('end-all-calls-failed', { code, reason });
@@ -69,6 +69,11 @@ export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest,
         ? `${result.failed} call(s) could not be ended; see each reason, and end them in the Vapi dashboard if they are still live.`
         : 'Every live call is ending; get_call shows each outcome.';
   return { ...result, note };
+}
+
+/** The calls the limits count as live; with the cluster store unreachable, the kill switch goes on with the rest. */
+async function knownLiveCalls(parts: CoreParts): Promise<string[]> {
+  return Promise.resolve(parts.limits.liveCallIds()).catch(() => []);
 }
 
 async function livePlacedByThisTool(parts: CoreParts, context: OperationContext): Promise<string[]> {

@@ -88,7 +88,7 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
   const request = { method: 'POST' as const, url: `${parts.config.baseUrl}/call`, body };
   const preview = previewCall(parts, body, destination);
   if (args.dryRun) {
-    const confirmation = parts.confirmations.issue(request);
+    const confirmation = await parts.confirmations.issue(request);
     return {
       status: 'dry-run',
       dryRun: true,
@@ -132,7 +132,7 @@ export async function placeCall(parts: CoreParts, given: PlaceCallRequest, conte
     const result = await placedResult(parts, call, destination, idempotencyKey, args.listen, context.signal);
     const note = joinNotes(placed.recovered, capNote, result.note);
     return { ...result, ...(note ? { note } : {}) };
-  });
+  }, (callId) => alreadyPlaced(parts, callId, destination, idempotencyKey, context.signal), context.signal);
 }
 
 async function placedResult(

@@ -2,6 +2,8 @@
  * Placing a call exactly once: a slot under the call limits, POST /call carrying the idempotency key, a lost answer
  * resolved by looking the key up at Vapi, and concurrent requests with one key sharing one placement.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SharedIdempotencyKeys, SharedKeyState } from '../../cluster/shared-keys.js';
 import type { CallReservation } from '../../guard/limits.js';
 import { VapiError } from '../../vapi/errors.js';
 import { findCallByIdempotencyKey, withIdempotencyKey } from '../../vapi/idempotency.js';
@@ -10,20 +12,82 @@ import { CallError, failureFromVapiError, refusalError } from '../errors.js';
 import type { CoreParts } from '../parts.js';
 import type { PlaceCallResult } from './place-call.js';
 
-/** Concurrent requests with the same key share one placement: only the first places a call. */
-export async function placeOnce(parts: CoreParts, key: string, place: () => Promise<PlaceCallResult>): Promise<PlaceCallResult> {
+/**
+ * Concurrent requests with the same key share one placement: only the first places a call. In cluster mode the key
+ * is also claimed in the shared store, so the same key sent to another instance meanwhile waits for this placement
+ * (placedElsewhere builds its answer from the call it placed).
+ */
+export async function placeOnce(
+  parts: CoreParts,
+  key: string,
+  place: () => Promise<PlaceCallResult>,
+  placedElsewhere: (callId: string) => Promise<PlaceCallResult>,
+  signal: AbortSignal,
+): Promise<PlaceCallResult> {
   const running = parts.placements.inFlight.get(key);
   if (running) {
     const first = await running;
     return { ...first, alreadyPlaced: true, note: `A request with this idempotencyKey placed call ${first.callId}; nothing new was placed.` };
   }
-  const placing = place();
+  const placing = parts.sharedKeys ? placeClaimed(parts, parts.sharedKeys, key, place, placedElsewhere, signal) : place();
   parts.placements.inFlight.set(key, placing);
   try {
     return await placing;
   } finally {
     parts.placements.inFlight.delete(key);
   }
+}
+
+async function placeClaimed(
+  parts: CoreParts,
+  sharedKeys: SharedIdempotencyKeys,
+  key: string,
+  place: () => Promise<PlaceCallResult>,
+  placedElsewhere: (callId: string) => Promise<PlaceCallResult>,
+  signal: AbortSignal,
+): Promise<PlaceCallResult> {
+  const startedAt = Date.now();
+  const claim = await sharedKeys.claim(key);
+  if (!claim) {
+    // Another instance took the key between the look-up and the claim: its call is this request's call.
+    const callId = await callRecordedWithKey(parts, key, signal);
+    if (callId) return placedElsewhere(callId);
+    throw placingElsewhere(key);
+  }
+  try {
+    const result = await place();
+    if (result.callId) await claim.placed(result.callId);
+    else await claim.release();
+    return result;
+  } catch (err) {
+    const mayExist = parts.placements.uncertain.has(key) || (err instanceof CallError && err.failure.code === 'placed-unreadable');
+    await (mayExist ? claim.uncertain(parts.placements.uncertain.get(key) ?? startedAt) : claim.release());
+    throw err;
+  }
+}
+
+/** How long a request waits for another instance's placement with the same key (a POST /call and its look-up). */
+const WAIT_FOR_PLACEMENT_MS = 60_000;
+const POLL_PLACEMENT_MS = 100;
+
+/** The call a placement with `key` on another instance ended with; undefined when it placed nothing. */
+async function waitForPlacement(sharedKeys: SharedIdempotencyKeys, key: string, signal: AbortSignal): Promise<SharedKeyState | undefined> {
+  const deadline = Date.now() + WAIT_FOR_PLACEMENT_MS;
+  for (;;) {
+    const state = await sharedKeys.lookup(key);
+    if (state?.state !== 'placing') return state;
+    if (Date.now() >= deadline) throw placingElsewhere(key);
+    await sleep(POLL_PLACEMENT_MS, undefined, { signal });
+  }
+}
+
+function placingElsewhere(key: string): CallError {
+  return new CallError({
+    code: 'placement-in-progress',
+    reason: `Another request with idempotency key ${key} is placing a call right now (on another instance of this server).`,
+    suggestion: `Do not use another key. Call create_call again with idempotencyKey "${key}" in a few seconds: it then returns that call.`,
+    retryable: true,
+  });
 }
 
 /**
@@ -33,15 +97,26 @@ export async function placeOnce(parts: CoreParts, key: string, place: () => Prom
 export async function callPlacedWithKey(parts: CoreParts, key: string, signal: AbortSignal): Promise<string | undefined> {
   const running = parts.placements.inFlight.get(key);
   if (running) return (await running.catch(() => undefined))?.callId;
+  return callRecordedWithKey(parts, key, signal);
+}
+
+/** The call remembered for `key` here or in the cluster (waiting for a placement elsewhere), or asked of Vapi. */
+async function callRecordedWithKey(parts: CoreParts, key: string, signal: AbortSignal): Promise<string | undefined> {
   const known = parts.idempotencyKeys.get(key);
   if (known) return known;
-  const uncertainSince = parts.placements.uncertain.get(key);
+  const shared = parts.sharedKeys ? await waitForPlacement(parts.sharedKeys, key, signal) : undefined;
+  if (shared?.state === 'placed') {
+    parts.idempotencyKeys.remember(key, shared.callId);
+    return shared.callId;
+  }
+  const uncertainSince = parts.placements.uncertain.get(key) ?? (shared?.state === 'uncertain' ? shared.since : undefined);
   if (uncertainSince === undefined) return undefined;
   const check = await findCallByIdempotencyKey(parts.rest, key, { requestStartedAt: uncertainSince, signal, ...parts.placements.lookup });
   if (check.outcome === 'unknown') throw stillUnknown(key, check.reason);
   parts.placements.uncertain.delete(key);
-  if (check.outcome === 'not-placed') return undefined;
-  const callId = check.call.id.trim().toLowerCase();
+  const callId = check.outcome === 'placed' ? check.call.id.trim().toLowerCase() : undefined;
+  if (shared?.state === 'uncertain') await parts.sharedKeys?.resolveUncertain(key, shared.since, callId);
+  if (callId === undefined || check.outcome !== 'placed') return undefined;
   parts.directory.remember({ ...check.call, id: callId });
   parts.idempotencyKeys.remember(key, callId);
   return callId;
@@ -159,24 +234,24 @@ function placedButUnreadable(e164: string, what: string): CallError {
  * calls still counted as live before refusing.
  */
 export async function checkLimits(parts: CoreParts, signal: AbortSignal): Promise<void> {
-  const verdict = await withFreshLiveCalls(parts, signal, () => parts.limits.check());
+  const verdict = await withFreshLiveCalls(parts, signal, async () => parts.limits.check());
   if (!verdict.ok) throw refusalError(verdict);
 }
 
 /** Takes a slot atomically, right before the request leaves; refused like checkLimits when none is free. */
 export async function reserveSlot(parts: CoreParts, signal: AbortSignal): Promise<CallReservation> {
-  const verdict = await withFreshLiveCalls(parts, signal, () => parts.limits.reserve());
+  const verdict = await withFreshLiveCalls(parts, signal, async () => parts.limits.reserve());
   if (!verdict.ok) throw refusalError(verdict);
   return verdict.reservation;
 }
 
-async function withFreshLiveCalls<V extends { ok: boolean; code?: string }>(parts: CoreParts, signal: AbortSignal, attempt: () => V): Promise<V> {
-  const first = attempt();
+async function withFreshLiveCalls<V extends { ok: boolean; code?: string }>(parts: CoreParts, signal: AbortSignal, attempt: () => Promise<V>): Promise<V> {
+  const first = await attempt();
   if (first.ok || first.code !== 'concurrency') return first;
   await Promise.all(
-    parts.limits.liveCallIds().map(async (id) => {
+    (await parts.limits.liveCallIds()).map(async (id) => {
       const call = await parts.rest.getCall(id, { signal }).catch(() => undefined);
-      if (call?.status === 'ended') parts.limits.recordEnded(id);
+      if (call?.status === 'ended') await parts.limits.recordEnded(id);
     }),
   );
   return attempt();
