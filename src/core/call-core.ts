@@ -6,6 +6,7 @@
  * It imports no MCP SDK and nothing from a face.
  */
 import { RecentCalls } from './duplicate-guard.js';
+import { ClusterCalls } from '../cluster/calls.js';
 import type { ClusterConnection } from '../cluster/connection.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
@@ -120,7 +121,7 @@ export class CallCore {
         now: options.now ?? Date.now,
       }),
       placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
-      ...(options.cluster ? { cluster: options.cluster } : {}),
+      ...(options.cluster ? { cluster: options.cluster, clusterCalls: this.clusterCallsOf(options.cluster) } : {}),
     };
     if (config.maxCallMinutes !== undefined) {
       const parts = this.parts;
@@ -143,6 +144,10 @@ export class CallCore {
         this.parts.directory.markStatus(callId, 'ended', state.endedReason);
       }
     });
+  }
+
+  private clusterCallsOf(connection: ClusterConnection): ClusterCalls {
+    return new ClusterCalls({ connection, listeners: this.listeners, logger: this.logger, leaseMs: this.config.leaseMs, maxLines: this.config.transcriptMaxLines });
   }
 
   /** The dial policy in words (for a face's instructions or help). */
@@ -222,9 +227,11 @@ export class CallCore {
   onCallChange(fn: (callId: string) => void): () => void {
     const offListeners = this.listeners.onChange(fn);
     const offMutes = this.parts.mutes.onChange(fn);
+    const offMirrors = this.parts.clusterCalls?.onChange(fn);
     return () => {
       offListeners();
       offMutes();
+      offMirrors?.();
     };
   }
 
@@ -251,7 +258,7 @@ export class CallCore {
     this.closing ??= (async () => {
       this.offEnded();
       this.backstop?.close();
-      await this.listeners.stopAll();
+      await Promise.all([this.listeners.stopAll(), this.parts.clusterCalls?.close()]);
     })();
     return this.closing;
   }

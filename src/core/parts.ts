@@ -2,6 +2,7 @@
  * What the core's operations work with: the process-wide parts one CallCore owns, and the per-request context a
  * face passes in. Operations are functions of (parts, request, context), so each lives in its own module.
  */
+import type { ClusterCalls } from '../cluster/calls.js';
 import type { ClusterConnection } from '../cluster/connection.js';
 import type { Config } from '../config.js';
 import type { ConfirmationTokens } from '../guard/confirmation-token.js';
@@ -38,6 +39,8 @@ export interface CoreParts {
   recentCalls: RecentCalls;
   /** Cluster mode (VAPI_MCP_REDIS_URL): the store the instances share; absent in the in-memory default. */
   cluster?: ClusterConnection;
+  /** Cluster mode: the call directory, leases and streams shared with the other instances. */
+  clusterCalls?: ClusterCalls;
 }
 
 export interface Placements {

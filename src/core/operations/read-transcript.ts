@@ -4,7 +4,8 @@
  */
 import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import type { AudioReading } from '../../live/audio-analysis.js';
-import type { CallListener, ListenState } from '../../live/listener.js';
+import type { ListenState } from '../../live/listener.js';
+import type { ListenerView } from '../../live/listener-view.js';
 import { cutText, fitLines, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
 import type { CoreParts, OperationContext } from '../parts.js';
@@ -102,13 +103,13 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
 
 /** What a reader has seen of a live call, to tell news from it. */
 export interface ReadMark {
-  listener: CallListener;
+  listener: ListenerView;
   sinceSeq: number | undefined;
   status: string;
   listenState: ListenState;
 }
 
-export function readMark(listener: CallListener, sinceSeq: number | undefined): ReadMark {
+export function readMark(listener: ListenerView, sinceSeq: number | undefined): ReadMark {
   const state = listener.state();
   return { listener, sinceSeq, status: state.status, listenState: state.listenState };
 }
