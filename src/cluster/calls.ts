@@ -31,6 +31,9 @@ export interface ClusterCallsOptions {
   streamMaxLen?: number;
 }
 
+/** The connection retries at most every 2 s (connection.ts): an owner is back within that of any other instance. */
+const RECONNECT_GRACE_MS = 2000;
+
 interface ReadBack {
   lines: ReturnType<typeof parseLine>[];
   newest?: { id: string; entry: StreamEntry };
@@ -48,12 +51,18 @@ export class ClusterCalls {
   private readonly sweepTimer: NodeJS.Timeout;
   private sweeping = false;
   private closed = false;
+  /** When the store last became reachable: owners get a lease's time (and a reconnect) to renew before a sweep. */
+  private readySince = Date.now();
+  private readonly offReady: () => void;
 
   constructor(options: ClusterCallsOptions) {
     this.options = options;
     this.follower = new StreamFollower(options.connection, options.logger);
     this.sweepTimer = setInterval(() => void this.sweep(), Math.min(1000, options.leaseMs / 2));
     this.sweepTimer.unref();
+    this.offReady = options.connection.onReadyChange((ready) => {
+      if (ready) this.readySince = Date.now();
+    });
   }
 
   /** Any change of a mirrored call; returns an unsubscribe. */
@@ -105,6 +114,7 @@ export class ClusterCalls {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.offReady();
     await this.follower.close();
     await Promise.all([...this.publishers.values()].map((publisher) => publisher.done));
   }
@@ -148,6 +158,7 @@ export class ClusterCalls {
       fromSeq: Math.min(streamNextSeq, listener.transcript.nextSeq),
       ...(failover && { failover }),
       leased: previous !== undefined,
+      restoreEntry: () => putEntry(this.options.connection.client, known),
       closing: () => this.closed,
       logger,
       onLost: () => {
@@ -203,6 +214,8 @@ export class ClusterCalls {
   private async sweep(): Promise<void> {
     const { connection } = this.options;
     if (this.sweeping || this.closed || !connection.ready) return;
+    // After an outage every lease has lapsed: their owners, reconnecting up to 2 s later, renew them first.
+    if (Date.now() - this.readySince < this.options.leaseMs + RECONNECT_GRACE_MS) return;
     this.sweeping = true;
     try {
       const candidates = (await liveIds(connection.client)).filter((id) => !this.publishers.has(id) && !this.taking.has(id));

@@ -11,7 +11,7 @@ import type { CallListener } from '../live/listener.js';
 import type { Logger } from '../log.js';
 import type { ClusterConnection } from './connection.js';
 import type { StreamEntry } from './entry.js';
-import { keys, markEnded, releaseLease, renewLease } from './store.js';
+import { entryLost, keys, markEnded, releaseLease, renewLease } from './store.js';
 
 export interface PublisherOptions {
   connection: ClusterConnection;
@@ -28,6 +28,8 @@ export interface PublisherOptions {
   failover?: { at: number; fromSeq: number };
   /** False when listening started while the store was away: nothing is published until the lease is won. */
   leased: boolean;
+  /** Writes the call's directory entry again (the store lost it). */
+  restoreEntry: () => Promise<void>;
   /** True while this instance shuts down (a stop then hands the call to another instance). */
   closing: () => boolean;
   logger: Logger;
@@ -44,6 +46,8 @@ export class StreamPublisher {
   private scheduled = false;
   private closed = false;
   private held: boolean;
+  /** The store lost the call's keys: the next flush writes the whole line list again. */
+  private replaceLines = false;
   private readonly timer: NodeJS.Timeout;
   private readonly offChange: () => void;
   private readonly offReady: () => void;
@@ -74,22 +78,33 @@ export class StreamPublisher {
 
   private tick(): void {
     if (this.closed) return;
-    this.schedule();
-    const { connection, listener, owner, leaseMs } = this.options;
+    const { connection } = this.options;
     if (!connection.ready) return;
-    renewLease(connection.client, listener.callId, owner, leaseMs).then(
-      (held) => {
-        if (held && !this.held) {
-          this.held = true;
-          this.schedule();
-        }
-        if (held || this.closed) return;
-        this.options.logger.warn('another instance took over the call; this one stops listening', { callId: listener.callId });
-        this.abandon();
-        this.options.onLost();
-      },
-      () => undefined,
-    );
+    void this.renew().finally(() => this.schedule());
+  }
+
+  private async renew(): Promise<void> {
+    const { connection, listener, owner, leaseMs } = this.options;
+    let answer: Awaited<ReturnType<typeof renewLease>>;
+    try {
+      answer = await renewLease(connection.client, listener.callId, owner, leaseMs);
+      // The lease had lapsed (an outage): if the store lost its data meanwhile, the call is written again whole.
+      if (answer === 'retaken' && (await entryLost(connection.client, listener.callId))) {
+        await this.options.restoreEntry();
+        this.nextSeq = 1;
+        this.replaceLines = true;
+      }
+    } catch {
+      return;
+    }
+    if (answer !== 'lost') {
+      this.held = true;
+      return;
+    }
+    if (this.closed) return;
+    this.options.logger.warn('another instance took over the call; this one stops listening', { callId: listener.callId });
+    this.abandon();
+    this.options.onLost();
   }
 
   private schedule(): void {
@@ -121,6 +136,8 @@ export class StreamPublisher {
       };
       const id = listener.callId;
       const multi = connection.client.multi();
+      const replacing = this.replaceLines;
+      if (replacing) multi.addCommand(['DEL', keys.lines(id)]);
       if (page.lines.length > 0) {
         multi.addCommand(['RPUSH', keys.lines(id), ...page.lines.map((line) => JSON.stringify(line))]);
         multi.addCommand(['LTRIM', keys.lines(id), String(-this.options.maxLines), '-1']);
@@ -129,6 +146,7 @@ export class StreamPublisher {
       await multi.exec();
       this.nextSeq = page.nextSeq;
       this.failover = undefined;
+      if (replacing) this.replaceLines = false;
     } catch (err) {
       // The store went away mid-flush: the cursor did not move, the next flush after it returns sends the lines.
       this.options.logger.debug('could not publish a call change', { callId: listener.callId, error: (err as Error).name });

@@ -77,13 +77,19 @@ export async function acquireLease(client: RedisClient, id: string, owner: strin
 /** Extends a lease this instance holds, or takes it again when it lapsed meanwhile (an outage of the store). */
 const RENEW = `local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-/** True while this instance holds the lease; false when another instance took it. */
-export async function renewLease(client: RedisClient, id: string, owner: string, ttlMs: number): Promise<boolean> {
-  return (await client.sendCommand<number>(['EVAL', RENEW, '1', keys.lease(id), owner, String(ttlMs)])) === 1;
+/** held: extended; retaken: it had lapsed and is this instance's again; lost: another instance holds it. */
+export async function renewLease(client: RedisClient, id: string, owner: string, ttlMs: number): Promise<'held' | 'retaken' | 'lost'> {
+  const answer = await client.sendCommand<number>(['EVAL', RENEW, '1', keys.lease(id), owner, String(ttlMs)]);
+  return answer === 1 ? 'held' : answer === 2 ? 'retaken' : 'lost';
+}
+
+/** True when the store no longer has the call's directory entry (it restarted without persistence, or was flushed). */
+export async function entryLost(client: RedisClient, id: string): Promise<boolean> {
+  return (await client.sendCommand<number>(['EXISTS', keys.call(id)])) === 0;
 }
 
 export async function releaseLease(client: RedisClient, id: string, owner: string): Promise<void> {
