@@ -57,6 +57,14 @@ describe('cluster mode: failover', () => {
     expect(onB.lines.length).toBeGreaterThan(8);
     expect(onB.lines.at(-1)?.text).toBe(`Line number ${turns} of the conversation.`);
 
+    // The gap is visible to every reader: in the structured read and in the transcript text.
+    for (const client of [clientB, clientC]) {
+      const read = await ok<{ failovers?: number }>(client, 'read_transcript', { callId });
+      expect(read.failovers).toBe(1);
+      const text = await client.readResource({ uri: `vapi://calls/${callId}/transcript` });
+      expect(JSON.stringify(text.contents)).toMatch(/Listening moved to another instance once/);
+    }
+
     // The new owner's files: a second WAV, and the same JSONL continued with the gap recorded.
     const dir = join(cluster.dir, 'recordings');
     await vi.waitFor(() => expect(existsSync(join(dir, `${callId}-2.wav`))).toBe(true), EVENTUALLY);

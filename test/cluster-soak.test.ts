@@ -25,7 +25,8 @@ afterEach(async () => {
 describe('cluster mode: soak', () => {
   it(`${CALLS} calls over 2 instances, one killed halfway: every transcript complete at its reader`, async () => {
     cluster = await startCluster({
-      env: { VAPI_MCP_LEASE_MS: '2000', VAPI_AUDIO_ANALYSIS: 'false' },
+      // One reader session per call (a 200-call soak passes the default cap of 100 sessions).
+      env: { VAPI_MCP_LEASE_MS: '2000', VAPI_AUDIO_ANALYSIS: 'false', VAPI_MCP_MAX_SESSIONS: '1000', VAPI_MCP_TOOL_CALLS_PER_MINUTE: '1000' },
       sim: { speed: 4, script: longScript(TURNS, 300), waitForListener: true, ringMs: 1000, answerMs: 500 },
     });
     const [a, b] = await Promise.all(['a', 'b'].map((name) => cluster!.start(name)));

@@ -46,6 +46,8 @@ export class ClusterCalls {
   private readonly mirrors = new Map<string, CallMirror>();
   private readonly publishers = new Map<string, StreamPublisher>();
   private readonly taking = new Set<string>();
+  /** Takeovers of the calls this instance took over. */
+  private readonly failoverCounts = new Map<string, number>();
   private readonly changeFns = new Set<(callId: string) => void>();
   private readonly follower: StreamFollower;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -101,6 +103,11 @@ export class ClusterCalls {
     return this.mirror(callId, known);
   }
 
+  /** How many times listening to the call moved to another instance after its owner stopped (0: never). */
+  failovers(callId: string): number {
+    return this.mirrors.get(callId)?.failovers || this.failoverCounts.get(callId) || 0;
+  }
+
   /** Ids of the cluster's live calls (the directory's live set); empty when the store is unreachable. */
   async liveCallIds(): Promise<string[]> {
     if (!this.options.connection.ready) return [];
@@ -147,6 +154,7 @@ export class ClusterCalls {
       listener.note('failover', { lastSeqPublished: streamNextSeq - 1, nextSeq: failover.fromSeq, audioPath: listener.state().audioPath });
       logger.info('took over listening to a call whose owner stopped renewing its lease', { callId });
     }
+    const failovers = (previous?.newest?.entry.failovers ?? 0) + (failover ? 1 : 0);
     const publisher = new StreamPublisher({
       connection: this.options.connection,
       listener,
@@ -157,6 +165,7 @@ export class ClusterCalls {
       maxLines: this.options.maxLines,
       fromSeq: Math.min(streamNextSeq, listener.transcript.nextSeq),
       ...(failover && { failover }),
+      failovers,
       leased: previous !== undefined,
       restoreEntry: () => putEntry(this.options.connection.client, known),
       closing: () => this.closed,
@@ -167,6 +176,7 @@ export class ClusterCalls {
       },
     });
     this.publishers.set(callId, publisher);
+    if (failovers > 0) this.failoverCounts.set(callId, failovers);
     void publisher.done.then(() => {
       if (this.publishers.get(callId) === publisher) this.publishers.delete(callId);
     });

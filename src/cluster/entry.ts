@@ -13,6 +13,8 @@ export interface StreamEntry {
   summary: string;
   /** Set on the first entry of an instance that took the call over after its owner stopped renewing the lease. */
   failover?: { at: number; fromSeq: number };
+  /** Takeovers in the call's life so far (each one a stretch nobody heard). */
+  failovers?: number;
 }
 
 export function parseEntry(raw: string): StreamEntry | undefined {

@@ -42,7 +42,7 @@ export class CallMirror implements ListenerView {
     this.lastId = id;
     for (const line of entry.lines) this.transcript.adoptLine(line);
     this.transcript.adoptLive(entry.live);
-    if (entry.failover) this.failovers++;
+    this.failovers = entry.failovers ?? this.failovers;
     this.latest = entry;
     if (entry.state.filesFinal || entry.state.ended) this.resolveEnded();
     for (const fn of this.changeFns) fn();

@@ -26,6 +26,8 @@ export interface PublisherOptions {
   /** The first seq the stream does not hold yet. */
   fromSeq: number;
   failover?: { at: number; fromSeq: number };
+  /** Takeovers in the call's life, this one included. */
+  failovers: number;
   /** False when listening started while the store was away: nothing is published until the lease is won. */
   leased: boolean;
   /** Writes the call's directory entry again (the store lost it). */
@@ -133,6 +135,7 @@ export class StreamPublisher {
         state: listener.state(),
         summary: listener.audioSummaryLine(),
         ...(this.failover && { failover: this.failover }),
+        ...(this.options.failovers > 0 && { failovers: this.options.failovers }),
       };
       const id = listener.callId;
       const multi = connection.client.multi();

@@ -42,6 +42,8 @@ export interface TranscriptRead {
   listenHttpStatus?: number;
   audio?: AudioReading;
   callContentNotice: string;
+  /** Cluster mode: times listening moved to another instance after the one listening died; words said meanwhile were not heard. */
+  failovers?: number;
   /** live: heard by this server; vapi: Vapi's record of a call that ended before listening. */
   source: 'live' | 'vapi';
 }
@@ -80,6 +82,7 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
   const partials = listener.transcript.partials().map((p) => ({ ...p, text: cutText(p.text, Math.floor(maxChars / 4)) }));
   const partialChars = partials.reduce((n, p) => n + p.text.length, 0);
   const read = listener.transcript.linesSince(sinceSeq, maxChars - partialChars);
+  const failovers = parts.clusterCalls?.failovers(callId) ?? 0;
   return {
     callId,
     status: target.status ?? state.status,
@@ -95,6 +98,7 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
     ...(state.listenError ? { listenError: state.listenError } : {}),
     ...(state.listenHttpStatus !== undefined ? { listenHttpStatus: state.listenHttpStatus } : {}),
     audio: state.audio,
+    ...(failovers > 0 ? { failovers } : {}),
     callContentNotice: CALL_CONTENT_NOTICE,
     source: 'live' as const,
   };
