@@ -96,10 +96,10 @@ export class ClusterCalls {
     if (own) return own;
     const { client, ready } = this.options.connection;
     if (!ready) return this.listenHere(callId, known, saveAudio, undefined); // the store is away: record locally
+    // The lease before the entry: a live entry without a lease is what other instances' sweeps take over.
+    const won = await acquireLease(client, callId, this.instanceId, this.options.leaseMs);
     await putEntry(client, known);
-    if (await acquireLease(client, callId, this.instanceId, this.options.leaseMs)) {
-      return this.listenHere(callId, known, saveAudio, await this.readBack(callId));
-    }
+    if (won) return this.listenHere(callId, known, saveAudio, await this.readBack(callId));
     return this.mirror(callId, known);
   }
 

@@ -6,6 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,9 @@ export async function startCluster(options: ClusterHarnessOptions = {}): Promise
       await Promise.allSettled(clients.map((client) => client.close()));
       for (const instance of instances) if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGTERM');
       await Promise.all(instances.map((instance) => instance.exited));
+      // CLUSTER_LOG_DIR=/some/dir keeps every instance's log for a look after a failure.
+      const logDir = process.env.CLUSTER_LOG_DIR;
+      if (logDir) for (const instance of instances) writeFileSync(join(logDir, `${instance.name}.log`), instance.stderr());
       await sim.close();
       await redis.stop();
       const leaked = instances.find((instance) => instance.stderr().includes(apiKey) || instance.stderr().includes('ws://'));
@@ -145,7 +149,7 @@ export async function readAll(client: Client, callId: string, onLine?: (line: Li
   const cursors: number[] = [];
   let sinceSeq = 0;
   for (;;) {
-    const read = await ok<{ lines: Line[]; nextSeq: number; ended: boolean }>(client, 'read_transcript', { callId, sinceSeq, waitSeconds: 5 });
+    const read = await retryDropped(() => ok<{ lines: Line[]; nextSeq: number; ended: boolean }>(client, 'read_transcript', { callId, sinceSeq, waitSeconds: 5 }));
     for (const line of read.lines) {
       lines.push({ seq: line.seq, role: line.role, text: line.text });
       onLine?.(line);
@@ -153,5 +157,19 @@ export async function readAll(client: Client, callId: string, onLine?: (line: Li
     sinceSeq = read.nextSeq;
     cursors.push(read.nextSeq);
     if (read.ended) return { lines, cursors };
+  }
+}
+
+/**
+ * Runs a read again when the HTTP connection was dropped under it (a keep-alive socket the server closed just as
+ * the client reused it: seen on a loaded 2-core machine with hundreds of sessions). The cursor makes it safe.
+ */
+async function retryDropped<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof TypeError) || !/fetch failed/.test(err.message)) throw err;
+    }
   }
 }
