@@ -13,6 +13,9 @@ import type { ClusterConnection } from './connection.js';
 import type { StreamEntry } from './entry.js';
 import { entryLost, keys, markEnded, releaseLease, renewLease } from './store.js';
 
+/** At most one entry per call per this many ms (a line reaches other instances at most this much later). */
+const MIN_FLUSH_INTERVAL_MS = 50;
+
 export interface PublisherOptions {
   connection: ClusterConnection;
   listener: CallListener;
@@ -48,6 +51,7 @@ export class StreamPublisher {
   private scheduled = false;
   private closed = false;
   private held: boolean;
+  private lastFlushAt = 0;
   /** The store lost the call's keys: the next flush writes the whole line list again. */
   private replaceLines = false;
   private readonly timer: NodeJS.Timeout;
@@ -109,13 +113,17 @@ export class StreamPublisher {
     this.options.onLost();
   }
 
+  /** Changes within MIN_FLUSH_INTERVAL_MS of the last entry (partials come many a second) share the next one. */
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       void this.flush();
-    });
+    };
+    const wait = this.lastFlushAt + MIN_FLUSH_INTERVAL_MS - Date.now();
+    if (wait > 0) setTimeout(run, wait).unref();
+    else setImmediate(run);
   }
 
   private async flush(): Promise<void> {
@@ -126,6 +134,7 @@ export class StreamPublisher {
     const { connection, listener, owner } = this.options;
     if (!connection.ready || !this.held) return;
     this.flushing = true;
+    this.lastFlushAt = Date.now();
     try {
       const page = listener.transcript.linesSince(this.nextSeq);
       const entry: StreamEntry = {
