@@ -14,7 +14,7 @@ import type { StreamEntry } from './entry.js';
 import { entryLost, keys, markEnded, releaseLease, renewLease } from './store.js';
 
 /** At most one entry per call per this many ms (a line reaches other instances at most this much later). */
-const MIN_FLUSH_INTERVAL_MS = 50;
+const MIN_FLUSH_INTERVAL_MS = 100;
 
 export interface PublisherOptions {
   connection: ClusterConnection;
