@@ -43,6 +43,11 @@ describe('cluster mode: any instance serves any call', () => {
     expect(fromFive.lines.map((l) => l.seq)).toEqual(onA.lines.filter((l) => l.seq >= 5).map((l) => l.seq));
     expect(fromFive.nextSeq).toBe(turns + 2);
 
+    // The live console's data path on C: the same lines, the call's end, from the stream.
+    const update = await ok<{ lines: { seq: number; text: string }[]; ended: boolean; nextSeq: number; source: string }>(clientC, 'console_updates', { callId, sinceSeq: 1 });
+    expect(update.lines.map((l) => l.text)).toEqual(onA.lines.map((l) => l.text));
+    expect(update).toMatchObject({ ended: true, nextSeq: turns + 2, source: 'live' });
+
     // One listen socket for the call in the whole cluster: B and C served it from the stream.
     expect(cluster.maxListenSockets.get(callId)).toBe(1);
   });
