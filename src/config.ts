@@ -46,6 +46,8 @@ export interface Config {
    * (VAPI_MCP_REDIS_URL); undefined: everything stays in this process's memory. A secret: never logged or quoted.
    */
   redisUrl?: string;
+  /** Cluster mode: how long a call's listen lease lasts unrenewed (VAPI_MCP_LEASE_MS, default 5000): failover time. */
+  leaseMs: number;
 }
 
 export interface ConfigFlags {
@@ -289,5 +291,6 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}): Config {
     logLevel,
     simulated,
     redisUrl: readRedisUrl(env),
+    leaseMs: Math.max(500, readCount(env, 'VAPI_MCP_LEASE_MS', 5000, 600_000)),
   };
 }

@@ -6,6 +6,7 @@
  * It imports no MCP SDK and nothing from a face.
  */
 import { RecentCalls } from './duplicate-guard.js';
+import { ClusterCalls } from '../cluster/calls.js';
 import type { ClusterConnection } from '../cluster/connection.js';
 import { sharedGuards } from '../cluster/guards.js';
 import { ClusterUnavailableError } from '../cluster/store.js';
@@ -123,6 +124,7 @@ export class CallCore {
         now: options.now ?? Date.now,
       }),
       placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
+      ...(options.cluster ? { cluster: options.cluster, clusterCalls: this.clusterCallsOf(options.cluster) } : {}),
     };
     if (options.cluster) {
       // Cluster mode: the guards every instance must agree on live in the shared store.
@@ -149,6 +151,10 @@ export class CallCore {
         this.parts.directory.markStatus(callId, 'ended', state.endedReason);
       }
     });
+  }
+
+  private clusterCallsOf(connection: ClusterConnection): ClusterCalls {
+    return new ClusterCalls({ connection, listeners: this.listeners, logger: this.logger, leaseMs: this.config.leaseMs, maxLines: this.config.transcriptMaxLines });
   }
 
   /** The dial policy in words (for a face's instructions or help). */
@@ -235,9 +241,11 @@ export class CallCore {
   onCallChange(fn: (callId: string) => void): () => void {
     const offListeners = this.listeners.onChange(fn);
     const offMutes = this.parts.mutes.onChange(fn);
+    const offMirrors = this.parts.clusterCalls?.onChange(fn);
     return () => {
       offListeners();
       offMutes();
+      offMirrors?.();
     };
   }
 
@@ -264,7 +272,7 @@ export class CallCore {
     this.closing ??= (async () => {
       this.offEnded();
       this.backstop?.close();
-      await this.listeners.stopAll();
+      await Promise.all([this.listeners.stopAll(), this.parts.clusterCalls?.close()]);
       await this.parts.cluster?.close();
     })();
     return this.closing;

@@ -2,6 +2,7 @@
  * What the core's operations work with: the process-wide parts one CallCore owns, and the per-request context a
  * face passes in. Operations are functions of (parts, request, context), so each lives in its own module.
  */
+import type { ClusterCalls } from '../cluster/calls.js';
 import type { ClusterConnection } from '../cluster/connection.js';
 import type { Config } from '../config.js';
 import type { SharedIdempotencyKeys } from '../cluster/shared-keys.js';
@@ -42,6 +43,8 @@ export interface CoreParts {
   cluster?: ClusterConnection;
   /** Cluster mode: idempotency keys claimed across instances, on top of this process's own memory. */
   sharedKeys?: SharedIdempotencyKeys;
+  /** Cluster mode: the call directory, leases and streams shared with the other instances. */
+  clusterCalls?: ClusterCalls;
 }
 
 export interface Placements {

@@ -27,6 +27,13 @@ export interface PartialUtterance {
   text: string;
 }
 
+export interface LiveSnapshot {
+  status: string;
+  endedReason?: string;
+  partials: PartialUtterance[];
+  speaking: SpeakerRole[];
+}
+
 export interface LinesPage {
   lines: TranscriptLine[];
   /** Pass back as `sinceSeq` to get exactly the lines not yet returned. */
@@ -144,6 +151,44 @@ export class RollingTranscript {
     const before = this.nextLineSeq;
     this.apply(event, receivedAt);
     return this.nextLineSeq > before;
+  }
+
+  /**
+   * Cluster mode: a final line another instance heard, with the seq it gave it (a mirror of a call owned elsewhere,
+   * or a listener taking a call over). A line already held is ignored; a jump past missing seqs forgets the kept
+   * lines (counted as dropped) so the kept seqs stay contiguous. Returns true when the line was added.
+   */
+  adoptLine(line: TranscriptLine): boolean {
+    if (line.seq < this.nextLineSeq) return false;
+    if (line.seq > this.nextLineSeq) {
+      this.droppedLines += this.lineList.length + (line.seq - this.nextLineSeq);
+      this.lineList.length = 0;
+      this.charsKept = 0;
+      this.nextLineSeq = line.seq;
+    }
+    this.startFrozen = true;
+    this.pushLine({ ...line, seq: this.nextLineSeq++ });
+    return true;
+  }
+
+  /** Cluster mode, mirror side: status, partials and speakers as the owning instance last published them. */
+  adoptLive(live: LiveSnapshot): void {
+    this.status = live.status;
+    this.endedReason = live.endedReason;
+    this.pending.clear();
+    for (const partial of live.partials) this.pending.set(partial.role, partial.text);
+    this.speaking.clear();
+    for (const role of live.speaking) this.speaking.add(role);
+  }
+
+  /** What adoptLive takes: the visible state that is not a final line. */
+  liveSnapshot(): LiveSnapshot {
+    return {
+      status: this.status,
+      ...(this.endedReason !== undefined && { endedReason: this.endedReason }),
+      partials: this.partials(),
+      speaking: this.speakingRoles(),
+    };
   }
 
   /** The lines still in memory, oldest first. */
@@ -272,8 +317,12 @@ export class RollingTranscript {
     }
     const seconds = Math.max(0, (at - (this.startMs ?? at)) / 1000);
     const kept = cutText(text, this.maxLineChars, CUT_WHERE);
-    this.lineList.push({ seq: this.nextLineSeq++, role, text: kept, secondsFromStart: Math.round(seconds * 10) / 10 });
-    this.charsKept += kept.length;
+    this.pushLine({ seq: this.nextLineSeq++, role, text: kept, secondsFromStart: Math.round(seconds * 10) / 10 });
+  }
+
+  private pushLine(line: TranscriptLine): void {
+    this.lineList.push(line);
+    this.charsKept += line.text.length;
     while (this.lineList.length > this.maxLines || (this.charsKept > this.maxChars && this.lineList.length > 1)) {
       const dropped = this.lineList.shift();
       this.charsKept -= dropped?.text.length ?? 0;

@@ -38,7 +38,9 @@ const ALREADY_OVER_CODES = new Set(['call-ended']);
 export async function endAllCalls(parts: CoreParts, request: EndAllCallsRequest, context: OperationContext): Promise<EndAllCallsResult> {
   const listened = parts.listeners.list().filter((listener) => !listener.lifecycle().ended);
   const placedElsewhere = request.includePlacedElsewhere ? await livePlacedByThisTool(parts, context) : [];
-  const ids = [...new Set([...listened.map((listener) => listener.callId), ...(await knownLiveCalls(parts)), ...placedElsewhere])];
+  // Cluster mode: every live call in the shared directory, whichever instance listens to it.
+  const inCluster = (await parts.clusterCalls?.liveCallIds().catch(() => [])) ?? [];
+  const ids = [...new Set([...listened.map((listener) => listener.callId), ...(await knownLiveCalls(parts)), ...placedElsewhere, ...inCluster])];
   parts.logger.warn('ending every live call', { calls: ids.length });
 
   const calls = await Promise.all(

@@ -3,7 +3,7 @@
  * readTranscript, the live update and the transcript text) starts it on demand through listenerFor; the
  * transcript of a call that was never listened to is rebuilt from Vapi's artifact.
  */
-import type { CallListener } from '../../live/listener.js';
+import type { ListenerView } from '../../live/listener-view.js';
 import type { TranscriptLine } from '../../live/transcript.js';
 import { TERMINAL_STATUSES, type Call } from '../../vapi/schemas.js';
 import { requireCallId } from '../call-id.js';
@@ -17,7 +17,7 @@ import { fetchCall, knownCall } from './vapi-calls.js';
  * live: the call's listener (running, or stopped before the call ended; then `status` is Vapi's, fresh, since the
  * listener no longer hears it); over: the call ended before this server heard all of it: Vapi's record.
  */
-export type ListenTarget = { kind: 'live'; listener: CallListener; status?: string } | { kind: 'over'; call: Call };
+export type ListenTarget = { kind: 'live'; listener: ListenerView; status?: string } | { kind: 'over'; call: Call };
 
 /**
  * The running (or finished) listener of a call, starting one if the call is still live; or the call itself
@@ -28,6 +28,12 @@ export async function listenerFor(
   callId: string,
   options: { saveAudio: boolean; signal: AbortSignal; restartStopped?: boolean },
 ): Promise<ListenTarget> {
+  // Cluster mode: a call some instance already follows is served as the cluster has it (own listener or mirror).
+  const shared = await parts.clusterCalls?.existing(callId, options.saveAudio);
+  if (shared) {
+    await shared.whenPrepared();
+    return { kind: 'live', listener: shared };
+  }
   const existing = parts.listeners.get(callId);
   if (existing) {
     const state = existing.state();
@@ -61,11 +67,9 @@ export async function listenerFor(
       retryable: false,
     });
   }
-  const listener = parts.listeners.ensure(callId, known.listenUrl, {
-    saveAudio: options.saveAudio,
-    status: known.status,
-    ...startedAtOf(known.startedAt),
-  });
+  const listener = parts.clusterCalls
+    ? await parts.clusterCalls.claim(callId, known, options.saveAudio)
+    : parts.listeners.ensure(callId, known.listenUrl, { saveAudio: options.saveAudio, status: known.status, ...startedAtOf(known.startedAt) });
   // The real audio path (<id>-2.wav after a restart) and any transcript restored from the event log are known then.
   await listener.whenPrepared();
   return { kind: 'live', listener };

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AudioReading } from '../../live/audio-analysis.js';
-import type { CallListener } from '../../live/listener.js';
+import type { ListenerView } from '../../live/listener-view.js';
 import type { PartialUtterance, SpeakerRole, TranscriptLine } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
 import type { MuteLedger, MuteState } from '../mute-ledger.js';
@@ -99,7 +99,7 @@ export async function liveUpdate(parts: CoreParts, rawCallId: string, request: L
 }
 
 /** `status`: Vapi's, when the listener stopped before the call ended and no longer hears it. */
-function snapshotOf(listener: CallListener, mutes: MuteLedger, sinceSeq: number | undefined, status: string | undefined): LiveUpdate {
+function snapshotOf(listener: ListenerView, mutes: MuteLedger, sinceSeq: number | undefined, status: string | undefined): LiveUpdate {
   const state = listener.state();
   const partials = listener.transcript.partials();
   const speaking = new Set(listener.transcript.speakingRoles());

@@ -4,7 +4,8 @@
  */
 import { CALL_CONTENT_NOTICE, inertLine } from '../call-text.js';
 import type { AudioReading } from '../../live/audio-analysis.js';
-import type { CallListener, ListenState } from '../../live/listener.js';
+import type { ListenState } from '../../live/listener.js';
+import type { ListenerView } from '../../live/listener-view.js';
 import { cutText, fitLines, type PartialUtterance, type TranscriptLine } from '../../live/transcript.js';
 import { requireCallId } from '../call-id.js';
 import type { CoreParts, OperationContext } from '../parts.js';
@@ -41,6 +42,8 @@ export interface TranscriptRead {
   listenHttpStatus?: number;
   audio?: AudioReading;
   callContentNotice: string;
+  /** Cluster mode: times listening moved to another instance after the one listening died; words said meanwhile were not heard. */
+  failovers?: number;
   /** live: heard by this server; vapi: Vapi's record of a call that ended before listening. */
   source: 'live' | 'vapi';
 }
@@ -79,6 +82,7 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
   const partials = listener.transcript.partials().map((p) => ({ ...p, text: cutText(p.text, Math.floor(maxChars / 4)) }));
   const partialChars = partials.reduce((n, p) => n + p.text.length, 0);
   const read = listener.transcript.linesSince(sinceSeq, maxChars - partialChars);
+  const failovers = parts.clusterCalls?.failovers(callId) ?? 0;
   return {
     callId,
     status: target.status ?? state.status,
@@ -94,6 +98,7 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
     ...(state.listenError ? { listenError: state.listenError } : {}),
     ...(state.listenHttpStatus !== undefined ? { listenHttpStatus: state.listenHttpStatus } : {}),
     audio: state.audio,
+    ...(failovers > 0 ? { failovers } : {}),
     callContentNotice: CALL_CONTENT_NOTICE,
     source: 'live' as const,
   };
@@ -102,13 +107,13 @@ export async function readTranscript(parts: CoreParts, rawCallId: string, reques
 
 /** What a reader has seen of a live call, to tell news from it. */
 export interface ReadMark {
-  listener: CallListener;
+  listener: ListenerView;
   sinceSeq: number | undefined;
   status: string;
   listenState: ListenState;
 }
 
-export function readMark(listener: CallListener, sinceSeq: number | undefined): ReadMark {
+export function readMark(listener: ListenerView, sinceSeq: number | undefined): ReadMark {
   const state = listener.state();
   return { listener, sinceSeq, status: state.status, listenState: state.listenState };
 }

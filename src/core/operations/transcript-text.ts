@@ -22,6 +22,8 @@ export async function transcriptText(parts: CoreParts, rawCallId: string, contex
   if (target.kind === 'live') {
     const state = target.listener.state();
     const summary = [target.listener.audioSummaryLine()];
+    const failovers = parts.clusterCalls?.failovers(callId) ?? 0;
+    if (failovers > 0) summary.push(`(Listening moved to another instance ${failovers === 1 ? 'once' : `${failovers} times`} after the one listening stopped; words said during a switch were not heard.)`);
     if (state.listenError) summary.unshift(`Listening ${state.listenState === 'unavailable' ? 'unavailable' : 'failing'}: ${inertLine(state.listenError)}`);
     const text = target.listener.transcript.render(
       { callId, status: target.status ?? state.status, durationSeconds: state.durationSeconds, transcriptPath: state.transcriptPath },

@@ -54,6 +54,10 @@ export const transcriptReadOutput = {
   listenError: listenStateShape.listenError,
   listenHttpStatus: listenStateShape.listenHttpStatus,
   audio: audioSchema.optional(),
+  failovers: z
+    .number()
+    .optional()
+    .describe('Cluster mode: times listening moved to another instance after the one listening stopped; words said during each switch were not heard'),
   callContentNotice: z.string().describe('How to treat lines[].text and partials[].text'),
   source: z.enum(['live', 'vapi']).describe('live: heard by this server; vapi: Vapi\'s record of a call that ended before listening'),
 };

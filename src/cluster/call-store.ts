@@ -1,0 +1,101 @@
+/**
+ * The shared keys of the live part of cluster mode, and the few commands on them. Per call:
+ *
+ * - `vcm:call:{id}`   hash: the directory entry (listen and control URLs, status, start, number). Bearer
+ *                     capabilities: Redis is a trusted store, and nothing read from it is logged.
+ * - `vcm:lease:{id}`  string: the id of the instance that holds the listen socket, with a TTL (SET NX PX).
+ * - `vcm:lines:{id}`  list: every final line, JSON with its seq (a reader catching up reads it whole).
+ * - `vcm:events:{id}` stream: one entry per visible change (new lines, partials, status, the metrics snapshot).
+ * - `vcm:live`        set: ids of calls not yet over, for the cluster-wide sweep and end_all_calls.
+ *
+ * Keys of an ended call expire a day later.
+ */
+import type { KnownCall } from '../vapi/call-directory.js';
+import type { RedisClient } from './connection.js';
+
+export const keys = {
+  call: (id: string) => `vcm:call:${id}`,
+  lease: (id: string) => `vcm:lease:${id}`,
+  lines: (id: string) => `vcm:lines:${id}`,
+  events: (id: string) => `vcm:events:${id}`,
+  live: 'vcm:live',
+};
+
+/** How long the keys of an ended call stay readable. */
+export const ENDED_TTL_SECONDS = 24 * 3600;
+
+const DIRECTORY_FIELDS = ['listenUrl', 'controlUrl', 'status', 'endedReason', 'startedAt', 'customerNumber'] as const;
+const TERMINAL = new Set(['ended']);
+
+export async function putEntry(client: RedisClient, known: KnownCall): Promise<void> {
+  const fields: string[] = [];
+  for (const name of DIRECTORY_FIELDS) {
+    const value = known[name];
+    if (value !== undefined) fields.push(name, value);
+  }
+  if (fields.length === 0) return;
+  const multi = client.multi().addCommand(['HSET', keys.call(known.id), ...fields]);
+  if (known.status && TERMINAL.has(known.status)) multi.addCommand(['SREM', keys.live, known.id]);
+  else multi.addCommand(['SADD', keys.live, known.id]);
+  await multi.exec();
+}
+
+export async function getEntry(client: RedisClient, id: string): Promise<KnownCall | undefined> {
+  const raw = (await client.sendCommand(['HGETALL', keys.call(id)])) as string[] | Record<string, string>;
+  const pairs = Array.isArray(raw) ? raw : Object.entries(raw).flat();
+  if (pairs.length === 0) return undefined;
+  const known: KnownCall = { id };
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const name = pairs[i] as (typeof DIRECTORY_FIELDS)[number];
+    if ((DIRECTORY_FIELDS as readonly string[]).includes(name)) known[name] = pairs[i + 1];
+  }
+  return known;
+}
+
+/** The call is over: out of the live set, its keys expire in a day (the lease goes at once). */
+export async function markEnded(client: RedisClient, id: string, endedReason: string | undefined): Promise<void> {
+  await client
+    .multi()
+    .addCommand(['HSET', keys.call(id), 'status', 'ended', ...(endedReason ? ['endedReason', endedReason] : [])])
+    .addCommand(['SREM', keys.live, id])
+    .addCommand(['EXPIRE', keys.call(id), String(ENDED_TTL_SECONDS)])
+    .addCommand(['EXPIRE', keys.lines(id), String(ENDED_TTL_SECONDS)])
+    .addCommand(['EXPIRE', keys.events(id), String(ENDED_TTL_SECONDS)])
+    .exec();
+}
+
+export async function liveIds(client: RedisClient): Promise<string[]> {
+  return (await client.sendCommand(['SMEMBERS', keys.live])) as string[];
+}
+
+// ---- the lease --------------------------------------------------------------------------------------------
+
+export async function acquireLease(client: RedisClient, id: string, owner: string, ttlMs: number): Promise<boolean> {
+  return (await client.sendCommand<string | null>(['SET', keys.lease(id), owner, 'NX', 'PX', String(ttlMs)])) === 'OK';
+}
+
+/** Extends a lease this instance holds, or takes it again when it lapsed meanwhile (an outage of the store). */
+const RENEW = `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** held: extended; retaken: it had lapsed and is this instance's again; lost: another instance holds it. */
+export async function renewLease(client: RedisClient, id: string, owner: string, ttlMs: number): Promise<'held' | 'retaken' | 'lost'> {
+  const answer = await client.sendCommand<number>(['EVAL', RENEW, '1', keys.lease(id), owner, String(ttlMs)]);
+  return answer === 1 ? 'held' : answer === 2 ? 'retaken' : 'lost';
+}
+
+/** True when the store no longer has the call's directory entry (it restarted without persistence, or was flushed). */
+export async function entryLost(client: RedisClient, id: string): Promise<boolean> {
+  return (await client.sendCommand<number>(['EXISTS', keys.call(id)])) === 0;
+}
+
+export async function releaseLease(client: RedisClient, id: string, owner: string): Promise<void> {
+  await client.sendCommand(['EVAL', RELEASE, '1', keys.lease(id), owner]);
+}
+
+export async function leaseHolder(client: RedisClient, id: string): Promise<string | null> {
+  return (await client.sendCommand(['GET', keys.lease(id)])) as string | null;
+}

@@ -1,0 +1,260 @@
+/**
+ * The live calls of a cluster, as one instance takes part in them. A call that no instance listens to is listened
+ * to here when this instance wins its lease (and published to its stream); a call another instance holds is served
+ * from a mirror of its stream. A periodic sweep of the live calls takes over any call whose lease lapsed (its owner
+ * died): it listens again, continues the transcript from the shared lines (seqs go on), and marks the gap.
+ *
+ * Timing (leaseMs, VAPI_MCP_LEASE_MS, default 5 s): the owner renews every leaseMs/3; every instance sweeps every
+ * min(1 s, leaseMs/2), so a dead owner's calls are taken over within about leaseMs + 1 s + one reconnect.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CallListener } from '../live/listener.js';
+import type { ListenerView } from '../live/listener-view.js';
+import type { ListenerRegistry } from '../live/registry.js';
+import type { Logger } from '../log.js';
+import type { KnownCall } from '../vapi/call-directory.js';
+import type { ClusterConnection } from './connection.js';
+import { parseEntry, parseLine, type StreamEntry } from './entry.js';
+import { StreamFollower } from './follower.js';
+import { CallMirror } from './mirror.js';
+import { StreamPublisher } from './publisher.js';
+import { acquireLease, getEntry, keys, liveIds, putEntry } from './call-store.js';
+
+export interface ClusterCallsOptions {
+  connection: ClusterConnection;
+  listeners: ListenerRegistry;
+  logger: Logger;
+  leaseMs: number;
+  /** Final lines kept per call (VAPI_TRANSCRIPT_MAX_LINES). */
+  maxLines: number;
+  /** Approximate cap on a call's stream entries; default 2000 (a reader catches up from the line list anyway). */
+  streamMaxLen?: number;
+}
+
+/** The connection retries at most every 2 s (connection.ts): an owner is back within that of any other instance. */
+const RECONNECT_GRACE_MS = 2000;
+
+interface ReadBack {
+  lines: ReturnType<typeof parseLine>[];
+  newest?: { id: string; entry: StreamEntry };
+}
+
+export class ClusterCalls {
+  /** This process in the cluster: the value of the leases it holds. */
+  readonly instanceId = randomUUID();
+  private readonly options: ClusterCallsOptions;
+  private readonly mirrors = new Map<string, CallMirror>();
+  private readonly publishers = new Map<string, StreamPublisher>();
+  private readonly taking = new Set<string>();
+  /** Takeovers of the calls this instance took over. */
+  private readonly failoverCounts = new Map<string, number>();
+  private readonly changeFns = new Set<(callId: string) => void>();
+  private readonly follower: StreamFollower;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private sweeping = false;
+  private closed = false;
+  /** When the store last became reachable: owners get a lease's time (and a reconnect) to renew before a sweep. */
+  private readySince = Date.now();
+  private readonly offReady: () => void;
+
+  constructor(options: ClusterCallsOptions) {
+    this.options = options;
+    this.follower = new StreamFollower(options.connection, options.logger);
+    this.sweepTimer = setInterval(() => void this.sweep(), Math.min(1000, options.leaseMs / 2));
+    this.sweepTimer.unref();
+    this.offReady = options.connection.onReadyChange((ready) => {
+      if (ready) this.readySince = Date.now();
+    });
+  }
+
+  /** Any change of a mirrored call; returns an unsubscribe. */
+  onChange(fn: (callId: string) => void): () => void {
+    this.changeFns.add(fn);
+    return () => this.changeFns.delete(fn);
+  }
+
+  /**
+   * The call as the cluster already follows it: this instance's listener, a mirror of another's, or (the directory
+   * knows the call and nobody holds its lease) a listener started here. Undefined when the directory does not know
+   * the call or cannot be read: the caller falls back to this instance's own knowledge.
+   */
+  async existing(callId: string, saveAudio: boolean): Promise<ListenerView | undefined> {
+    const own = this.ownListener(callId);
+    if (own) return own;
+    const mirror = this.mirrors.get(callId);
+    if (mirror) return mirror;
+    if (!this.options.connection.ready) return undefined;
+    const entry = await getEntry(this.options.connection.client, callId).catch(() => undefined);
+    if (!entry) return undefined;
+    if (entry.status === 'ended') return this.mirror(callId, entry);
+    return this.claim(callId, entry, saveAudio);
+  }
+
+  /** Listens to a live call here when this instance wins its lease, else mirrors the instance that holds it. */
+  async claim(callId: string, known: KnownCall, saveAudio: boolean): Promise<ListenerView> {
+    const own = this.ownListener(callId);
+    if (own) return own;
+    const { client, ready } = this.options.connection;
+    if (!ready) return this.listenHere(callId, known, saveAudio, undefined); // the store is away: record locally
+    // The lease before the entry: a live entry without a lease is what other instances' sweeps take over.
+    const won = await acquireLease(client, callId, this.instanceId, this.options.leaseMs);
+    await putEntry(client, known);
+    if (won) return this.listenHere(callId, known, saveAudio, await this.readBack(callId));
+    return this.mirror(callId, known);
+  }
+
+  /** How many times listening to the call moved to another instance after its owner stopped (0: never). */
+  failovers(callId: string): number {
+    return this.mirrors.get(callId)?.failovers || this.failoverCounts.get(callId) || 0;
+  }
+
+  /** Ids of the cluster's live calls (the directory's live set); empty when the store is unreachable. */
+  async liveCallIds(): Promise<string[]> {
+    if (!this.options.connection.ready) return [];
+    return liveIds(this.options.connection.client).catch(() => []);
+  }
+
+  /**
+   * Shutdown, alongside the registry's stopAll: stops following streams and sweeping, and resolves once every
+   * listener of this instance stopped and released its lease (another instance takes the call at its next sweep).
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    this.offReady();
+    await this.follower.close();
+    await Promise.all([...this.publishers.values()].map((publisher) => publisher.done));
+  }
+
+  private ownListener(callId: string): CallListener | undefined {
+    return this.publishers.has(callId) ? this.options.listeners.get(callId) : undefined;
+  }
+
+  /**
+   * Starts this instance's listener. `previous`: what the stream holds (the lease was won); its lines seed the
+   * transcript so seqs continue, and when another instance listened before, the gap is recorded.
+   */
+  private async listenHere(callId: string, known: KnownCall, saveAudio: boolean, previous: ReadBack | undefined): Promise<CallListener> {
+    const { listeners, logger } = this.options;
+    if (!known.listenUrl) throw new Error('the call has no listen URL');
+    const startedAt = known.startedAt ? Date.parse(known.startedAt) : Number.NaN;
+    const listener = listeners.restart(callId, known.listenUrl, {
+      saveAudio,
+      ...(known.status ? { status: known.status } : {}),
+      ...(Number.isNaN(startedAt) ? {} : { startedAt }),
+    });
+    await listener.whenPrepared();
+    // The socket opens only after this (I/O comes after this continuation): no event can come in between.
+    const lines = previous?.lines.filter((line) => line !== undefined) ?? [];
+    const streamNextSeq = (lines.at(-1)?.seq ?? 0) + 1;
+    for (const line of lines) listener.transcript.adoptLine(line);
+    const tookOver = previous?.newest !== undefined && previous.newest.entry.owner !== this.instanceId;
+    const failover = tookOver ? { at: Date.now(), fromSeq: listener.transcript.nextSeq } : undefined;
+    if (failover) {
+      listener.note('failover', { lastSeqPublished: streamNextSeq - 1, nextSeq: failover.fromSeq, audioPath: listener.state().audioPath });
+      logger.info('took over listening to a call whose owner stopped renewing its lease', { callId });
+    }
+    const failovers = (previous?.newest?.entry.failovers ?? 0) + (failover ? 1 : 0);
+    const publisher = new StreamPublisher({
+      connection: this.options.connection,
+      listener,
+      owner: this.instanceId,
+      leaseMs: this.options.leaseMs,
+      renewEveryMs: Math.max(100, Math.floor(this.options.leaseMs / 3)),
+      streamMaxLen: this.options.streamMaxLen ?? 2000,
+      maxLines: this.options.maxLines,
+      fromSeq: Math.min(streamNextSeq, listener.transcript.nextSeq),
+      ...(failover && { failover }),
+      failovers,
+      leased: previous !== undefined,
+      restoreEntry: () => putEntry(this.options.connection.client, known),
+      closing: () => this.closed,
+      logger,
+      onLost: () => {
+        this.publishers.delete(callId);
+        void listener.stop();
+      },
+    });
+    this.publishers.set(callId, publisher);
+    if (failovers > 0) this.failoverCounts.set(callId, failovers);
+    void publisher.done.then(() => {
+      if (this.publishers.get(callId) === publisher) this.publishers.delete(callId);
+    });
+    return listener;
+  }
+
+  private async mirror(callId: string, known: KnownCall): Promise<CallMirror> {
+    const existing = this.mirrors.get(callId);
+    if (existing) return existing;
+    const startedAt = known.startedAt ? Date.parse(known.startedAt) : Number.NaN;
+    const mirror = new CallMirror(callId, {
+      maxLines: this.options.maxLines,
+      ...(known.status ? { status: known.status } : {}),
+      ...(Number.isNaN(startedAt) ? {} : { startedAt }),
+    });
+    this.mirrors.set(callId, mirror);
+    mirror.onChange(() => {
+      for (const fn of this.changeFns) fn(callId);
+    });
+    try {
+      const { lines, newest } = await this.readBack(callId);
+      mirror.seed(lines.filter((line) => line !== undefined), newest);
+    } catch (err) {
+      this.mirrors.delete(callId);
+      throw err;
+    }
+    this.follower.add(mirror);
+    return mirror;
+  }
+
+  /** The call's line list and newest stream entry, read atomically (the follower goes on after that entry). */
+  private async readBack(callId: string): Promise<ReadBack> {
+    const [rawLines, newest] = (await this.options.connection.client
+      .multi()
+      .addCommand(['LRANGE', keys.lines(callId), '0', '-1'])
+      .addCommand(['XREVRANGE', keys.events(callId), '+', '-', 'COUNT', '1'])
+      .exec()) as unknown as [string[], [string, string[]][]];
+    const lines = rawLines.map(parseLine);
+    const [id, fields] = newest[0] ?? [];
+    const entry = fields ? parseEntry(fields[fields.indexOf('d') + 1] ?? '') : undefined;
+    return { lines, ...(id && entry && { newest: { id, entry } }) };
+  }
+
+  /** Takes over the live calls whose lease lapsed (their owner died or lost the store for longer than the lease). */
+  private async sweep(): Promise<void> {
+    const { connection } = this.options;
+    if (this.sweeping || this.closed || !connection.ready) return;
+    // After an outage every lease has lapsed: their owners, reconnecting up to 2 s later, renew them first.
+    if (Date.now() - this.readySince < this.options.leaseMs + RECONNECT_GRACE_MS) return;
+    this.sweeping = true;
+    try {
+      const candidates = (await liveIds(connection.client)).filter((id) => !this.publishers.has(id) && !this.taking.has(id));
+      if (candidates.length === 0) return;
+      const multi = connection.client.multi();
+      for (const id of candidates) multi.addCommand(['EXISTS', keys.lease(id)]);
+      const held = (await multi.execAsPipeline()) as unknown as number[];
+      for (const [i, id] of candidates.entries()) {
+        if (held[i] === 0) void this.takeOver(id);
+      }
+    } catch (err) {
+      this.options.logger.debug('sweep of live calls failed', { error: (err as Error).name });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async takeOver(callId: string): Promise<void> {
+    const { client } = this.options.connection;
+    this.taking.add(callId);
+    try {
+      const entry = await getEntry(client, callId);
+      if (!entry?.listenUrl || this.closed) return;
+      if (!(await acquireLease(client, callId, this.instanceId, this.options.leaseMs))) return;
+      await this.listenHere(callId, entry, true, await this.readBack(callId));
+    } catch (err) {
+      this.options.logger.warn('could not take over a call', { callId, error: (err as Error).message });
+    } finally {
+      this.taking.delete(callId);
+    }
+  }
+}
