@@ -54,6 +54,14 @@ export class StreamPublisher {
   private lastFlushAt = 0;
   /** The store lost the call's keys: the next flush writes the whole line list again. */
   private replaceLines = false;
+  /**
+   * The listener's state and audio summary as last published, serialised. Computing the audio metrics and
+   * serialising them on every change (partials come many a second) cost more than the rest of publishing: they
+   * are refreshed on each renewal (a third of the lease) and whenever the call's lifecycle changes.
+   */
+  private stateJson = '';
+  private lifecycleKey = '';
+  private refreshState = true;
   private readonly timer: NodeJS.Timeout;
   private readonly offChange: () => void;
   private readonly offReady: () => void;
@@ -86,6 +94,7 @@ export class StreamPublisher {
     if (this.closed) return;
     const { connection } = this.options;
     if (!connection.ready) return;
+    this.refreshState = true;
     void this.renew().finally(() => this.schedule());
   }
 
@@ -131,31 +140,27 @@ export class StreamPublisher {
       this.again = true;
       return;
     }
-    const { connection, listener, owner } = this.options;
+    const { connection, listener } = this.options;
     if (!connection.ready || !this.held) return;
     this.flushing = true;
     this.lastFlushAt = Date.now();
     try {
       const page = listener.transcript.linesSince(this.nextSeq);
-      const entry: StreamEntry = {
-        owner,
-        lines: page.lines,
-        live: listener.transcript.liveSnapshot(),
-        state: listener.state(),
-        summary: listener.audioSummaryLine(),
-        ...(this.failover && { failover: this.failover }),
-        ...(this.options.failovers > 0 && { failovers: this.options.failovers }),
-      };
       const id = listener.callId;
-      const multi = connection.client.multi();
+      const xadd = ['XADD', keys.events(id), 'MAXLEN', '~', String(this.options.streamMaxLen), '*', 'd', this.entryJson(page.lines)];
       const replacing = this.replaceLines;
-      if (replacing) multi.addCommand(['DEL', keys.lines(id)]);
-      if (page.lines.length > 0) {
-        multi.addCommand(['RPUSH', keys.lines(id), ...page.lines.map((line) => JSON.stringify(line))]);
-        multi.addCommand(['LTRIM', keys.lines(id), String(-this.options.maxLines), '-1']);
+      if (!replacing && page.lines.length === 0) {
+        await connection.client.sendCommand(xadd);
+      } else {
+        const multi = connection.client.multi();
+        if (replacing) multi.addCommand(['DEL', keys.lines(id)]);
+        if (page.lines.length > 0) {
+          multi.addCommand(['RPUSH', keys.lines(id), ...page.lines.map((line) => JSON.stringify(line))]);
+          multi.addCommand(['LTRIM', keys.lines(id), String(-this.options.maxLines), '-1']);
+        }
+        multi.addCommand(xadd);
+        await multi.exec();
       }
-      multi.addCommand(['XADD', keys.events(id), 'MAXLEN', '~', String(this.options.streamMaxLen), '*', 'd', JSON.stringify(entry)]);
-      await multi.exec();
       this.nextSeq = page.nextSeq;
       this.failover = undefined;
       if (replacing) this.replaceLines = false;
@@ -169,6 +174,27 @@ export class StreamPublisher {
       this.again = false;
       await this.flush();
     }
+  }
+
+  /** A StreamEntry as JSON, with the state part reused unless it is due (see stateJson). */
+  private entryJson(lines: StreamEntry['lines']): string {
+    const { listener, owner } = this.options;
+    const lifecycle = listener.lifecycle();
+    const lifecycleKey = `${lifecycle.status}|${lifecycle.listening}|${lifecycle.ended}|${lifecycle.filesFinal}`;
+    if (this.refreshState || lifecycleKey !== this.lifecycleKey) {
+      const state: Pick<StreamEntry, 'state' | 'summary'> = { state: listener.state(), summary: listener.audioSummaryLine() };
+      this.stateJson = JSON.stringify(state).slice(1, -1);
+      this.lifecycleKey = lifecycleKey;
+      this.refreshState = false;
+    }
+    const rest: Omit<StreamEntry, 'state' | 'summary'> = {
+      owner,
+      lines,
+      live: listener.transcript.liveSnapshot(),
+      ...(this.failover && { failover: this.failover }),
+      ...(this.options.failovers > 0 && { failovers: this.options.failovers }),
+    };
+    return `{${this.stateJson},${JSON.stringify(rest).slice(1)}`;
   }
 
   /** The listener stopped: publish the last state; an ended call leaves the live set; the lease is released. */
