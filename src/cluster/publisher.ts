@@ -147,15 +147,21 @@ export class StreamPublisher {
         ...(this.options.failovers > 0 && { failovers: this.options.failovers }),
       };
       const id = listener.callId;
-      const multi = connection.client.multi();
+      const xadd = ['XADD', keys.events(id), 'MAXLEN', '~', String(this.options.streamMaxLen), '*', 'd', JSON.stringify(entry)];
       const replacing = this.replaceLines;
-      if (replacing) multi.addCommand(['DEL', keys.lines(id)]);
-      if (page.lines.length > 0) {
-        multi.addCommand(['RPUSH', keys.lines(id), ...page.lines.map((line) => JSON.stringify(line))]);
-        multi.addCommand(['LTRIM', keys.lines(id), String(-this.options.maxLines), '-1']);
+      if (page.lines.length === 0 && !replacing) {
+        await connection.client.sendCommand(xadd); // most entries: one command, no transaction
+      } else {
+        // Lines and their entry land together, so a reader's catch-up (list + newest entry) never splits them.
+        const multi = connection.client.multi();
+        if (replacing) multi.addCommand(['DEL', keys.lines(id)]);
+        if (page.lines.length > 0) {
+          multi.addCommand(['RPUSH', keys.lines(id), ...page.lines.map((line) => JSON.stringify(line))]);
+          multi.addCommand(['LTRIM', keys.lines(id), String(-this.options.maxLines), '-1']);
+        }
+        multi.addCommand(xadd);
+        await multi.exec();
       }
-      multi.addCommand(['XADD', keys.events(id), 'MAXLEN', '~', String(this.options.streamMaxLen), '*', 'd', JSON.stringify(entry)]);
-      await multi.exec();
       this.nextSeq = page.nextSeq;
       this.failover = undefined;
       if (replacing) this.replaceLines = false;
