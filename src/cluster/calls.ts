@@ -33,6 +33,8 @@ export interface ClusterCallsOptions {
 
 /** The connection retries at most every 2 s (connection.ts): an owner is back within that of any other instance. */
 const RECONNECT_GRACE_MS = 2000;
+/** Mirrors kept before those of finished calls are forgotten (a forgotten one is read back whole on demand). */
+const MAX_MIRRORS = 1000;
 
 interface ReadBack {
   lines: ReturnType<typeof parseLine>[];
@@ -83,6 +85,9 @@ export class ClusterCalls {
     if (own) return own;
     const mirror = this.mirrors.get(callId);
     if (mirror) return mirror;
+    // A call this instance listened to until it ended: its own listener is the record.
+    const finished = this.options.listeners.get(callId);
+    if (finished?.lifecycle().ended) return finished;
     if (!this.options.connection.ready) return undefined;
     const entry = await getEntry(this.options.connection.client, callId).catch(() => undefined);
     if (!entry) return undefined;
@@ -192,6 +197,7 @@ export class ClusterCalls {
       ...(known.status ? { status: known.status } : {}),
       ...(Number.isNaN(startedAt) ? {} : { startedAt }),
     });
+    this.forgetFinishedMirrors();
     this.mirrors.set(callId, mirror);
     mirror.onChange(() => {
       for (const fn of this.changeFns) fn(callId);
@@ -203,8 +209,17 @@ export class ClusterCalls {
       this.mirrors.delete(callId);
       throw err;
     }
-    this.follower.add(mirror);
+    // A call whose files are final publishes nothing more: nothing to follow.
+    if (!mirror.lifecycle().filesFinal) this.follower.add(mirror);
     return mirror;
+  }
+
+  /** Memory stays bounded: beyond MAX_MIRRORS, mirrors of finished calls are forgotten, oldest first. */
+  private forgetFinishedMirrors(): void {
+    for (const [id, mirror] of this.mirrors) {
+      if (this.mirrors.size < MAX_MIRRORS) return;
+      if (mirror.lifecycle().filesFinal) this.mirrors.delete(id);
+    }
   }
 
   /** The call's line list and newest stream entry, read atomically (the follower goes on after that entry). */

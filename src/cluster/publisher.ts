@@ -150,8 +150,9 @@ export class StreamPublisher {
       const xadd = ['XADD', keys.events(id), 'MAXLEN', '~', String(this.options.streamMaxLen), '*', 'd', this.entryJson(page.lines)];
       const replacing = this.replaceLines;
       if (!replacing && page.lines.length === 0) {
-        await connection.client.sendCommand(xadd);
+        await connection.client.sendCommand(xadd); // most entries: one command, no transaction
       } else {
+        // Lines and their entry land together, so a reader's catch-up (list + newest entry) never splits them.
         const multi = connection.client.multi();
         if (replacing) multi.addCommand(['DEL', keys.lines(id)]);
         if (page.lines.length > 0) {
