@@ -143,8 +143,12 @@ export class ClusterCalls {
     const { listeners, logger } = this.options;
     if (!known.listenUrl) throw new Error('the call has no listen URL');
     const startedAt = known.startedAt ? Date.parse(known.startedAt) : Number.NaN;
+    const tookOver = previous?.newest !== undefined && previous.newest.entry.owner !== this.instanceId;
+    const failovers = (previous?.newest?.entry.failovers ?? 0) + (tookOver ? 1 : 0);
     const listener = listeners.restart(callId, known.listenUrl, {
       saveAudio,
+      // After a takeover the audio is `<id>-2.wav` (then -3 …) on whichever disk: the parts of a call never share a name.
+      ...(tookOver && { firstAudioPart: failovers + 1 }),
       ...(known.status ? { status: known.status } : {}),
       ...(Number.isNaN(startedAt) ? {} : { startedAt }),
     });
@@ -153,13 +157,11 @@ export class ClusterCalls {
     const lines = previous?.lines.filter((line) => line !== undefined) ?? [];
     const streamNextSeq = (lines.at(-1)?.seq ?? 0) + 1;
     for (const line of lines) listener.transcript.adoptLine(line);
-    const tookOver = previous?.newest !== undefined && previous.newest.entry.owner !== this.instanceId;
     const failover = tookOver ? { at: Date.now(), fromSeq: listener.transcript.nextSeq } : undefined;
     if (failover) {
       listener.note('failover', { lastSeqPublished: streamNextSeq - 1, nextSeq: failover.fromSeq, audioPath: listener.state().audioPath });
       logger.info('took over listening to a call whose owner stopped renewing its lease', { callId });
     }
-    const failovers = (previous?.newest?.entry.failovers ?? 0) + (failover ? 1 : 0);
     const publisher = new StreamPublisher({
       connection: this.options.connection,
       listener,

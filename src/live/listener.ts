@@ -39,6 +39,8 @@ export interface CallListenerOptions extends Omit<ListenConnectionOptions, 'call
   listenUrl: string;
   recordingsDir: string;
   saveAudio: boolean;
+  /** See CallRecordingOptions.firstAudioPart. */
+  firstAudioPart?: number;
   transcriptMaxLines?: number;
   /** GET /call/{id}: confirms whether the call ended after an unexpected close. */
   getCall: (id: string) => Promise<Call>;
@@ -157,6 +159,7 @@ export class CallListener implements ConnectionOwner {
       callId: this.callId,
       recordingsDir: options.recordingsDir,
       saveAudio: options.saveAudio,
+      firstAudioPart: options.firstAudioPart,
       logger: options.logger,
       redact: (text) => {
         const masked = redact(text);

@@ -41,6 +41,8 @@ export interface CallRecordingOptions {
   recordingsDir: string;
   /** Keep the audio as a WAV; false keeps only the event log. */
   saveAudio: boolean;
+  /** The first `<id>-N.wav` the audio may take (default 1: `<id>.wav`); a takeover in cluster mode starts at 2. */
+  firstAudioPart?: number;
   logger: Logger;
   /** Masks secrets in every JSONL line. */
   redact: (text: string) => string;
@@ -168,7 +170,7 @@ export class CallRecording {
   /** `<id>.wav`, or `<id>-2.wav` … when an earlier listener already saved audio for this call. */
   private async freeAudioPath(): Promise<string> {
     const { callId } = this.options;
-    for (let n = 1; n <= MAX_AUDIO_FILE_VARIANTS; n++) {
+    for (let n = Math.max(1, this.options.firstAudioPart ?? 1); n <= MAX_AUDIO_FILE_VARIANTS; n++) {
       const candidate = this.fileInDir(n === 1 ? `${callId}.wav` : `${callId}-${n}.wav`);
       try {
         await stat(candidate);

@@ -30,6 +30,8 @@ export interface ListenerRegistryOptions {
 
 export interface EnsureOptions {
   saveAudio: boolean;
+  /** See CallRecordingOptions.firstAudioPart. */
+  firstAudioPart?: number;
   startedAt?: number;
   status?: string;
 }
@@ -64,6 +66,7 @@ export class ListenerRegistry {
       publicKey: this.options.publicKey,
       recordingsDir: this.options.recordingsDir,
       saveAudio: options.saveAudio,
+      firstAudioPart: options.firstAudioPart,
       transcriptMaxLines: this.options.transcriptMaxLines,
       getCall: this.options.getCall,
       logger: this.options.logger,
