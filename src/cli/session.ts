@@ -57,7 +57,8 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const level: LogLevel = process.env.VAPI_LOG_LEVEL ? config.logLevel : 'warning';
   const logger = new StderrLogger({ level, redact: redactor.redact });
   const cluster = await openCluster(config, logger);
-  const core = createCallCore({ config, logger, cluster });
+  // A terminal command serves and steers calls through the cluster but never takes over a dead instance's calls.
+  const core = createCallCore({ config, logger, cluster, takesOverCalls: false });
 
   let closing: Promise<void> | undefined;
   return {

@@ -29,6 +29,11 @@ export interface ClusterCallsOptions {
   maxLines: number;
   /** Approximate cap on a call's stream entries; default 2000 (a reader catches up from the line list anyway). */
   streamMaxLen?: number;
+  /**
+   * Sweep the live calls and take over those whose owner died (default true). A short-lived terminal command
+   * (`watch`, `say`) must not: it would take a dead instance's calls and drop them again when it exits.
+   */
+  takesOverCalls?: boolean;
 }
 
 /** The connection retries at most every 2 s (connection.ts): an owner is back within that of any other instance. */
@@ -52,7 +57,7 @@ export class ClusterCalls {
   private readonly failoverCounts = new Map<string, number>();
   private readonly changeFns = new Set<(callId: string) => void>();
   private readonly follower: StreamFollower;
-  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly sweepTimer?: NodeJS.Timeout;
   private sweeping = false;
   private closed = false;
   /** When the store last became reachable: owners get a lease's time (and a reconnect) to renew before a sweep. */
@@ -62,8 +67,10 @@ export class ClusterCalls {
   constructor(options: ClusterCallsOptions) {
     this.options = options;
     this.follower = new StreamFollower(options.connection, options.logger);
-    this.sweepTimer = setInterval(() => void this.sweep(), Math.min(1000, options.leaseMs / 2));
-    this.sweepTimer.unref();
+    if (options.takesOverCalls !== false) {
+      this.sweepTimer = setInterval(() => void this.sweep(), Math.min(1000, options.leaseMs / 2));
+      this.sweepTimer.unref();
+    }
     this.offReady = options.connection.onReadyChange((ready) => {
       if (ready) this.readySince = Date.now();
     });

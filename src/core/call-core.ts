@@ -59,6 +59,8 @@ export interface CallCoreOptions {
   createAnalyzer?: (options: { enabled: boolean }) => CallAudioAnalyzer;
   /** Cluster mode: the connection to the shared Valkey/Redis (openCluster); absent: everything stays in memory. */
   cluster?: ClusterConnection;
+  /** Cluster mode: take over the calls of instances that died (default true; false for terminal commands). */
+  takesOverCalls?: boolean;
 }
 
 export function createCallCore(options: CallCoreOptions): CallCore {
@@ -124,7 +126,7 @@ export class CallCore {
         now: options.now ?? Date.now,
       }),
       placements: { inFlight: new Map(), uncertain: new Map(), ...(options.placementLookup ? { lookup: options.placementLookup } : {}) },
-      ...(options.cluster ? { cluster: options.cluster, clusterCalls: this.clusterCallsOf(options.cluster) } : {}),
+      ...(options.cluster ? { cluster: options.cluster, clusterCalls: this.clusterCallsOf(options.cluster, options.takesOverCalls !== false) } : {}),
     };
     if (options.cluster) {
       // Cluster mode: the guards every instance must agree on live in the shared store.
@@ -153,8 +155,15 @@ export class CallCore {
     });
   }
 
-  private clusterCallsOf(connection: ClusterConnection): ClusterCalls {
-    return new ClusterCalls({ connection, listeners: this.listeners, logger: this.logger, leaseMs: this.config.leaseMs, maxLines: this.config.transcriptMaxLines });
+  private clusterCallsOf(connection: ClusterConnection, takesOverCalls: boolean): ClusterCalls {
+    return new ClusterCalls({
+      connection,
+      listeners: this.listeners,
+      logger: this.logger,
+      leaseMs: this.config.leaseMs,
+      maxLines: this.config.transcriptMaxLines,
+      takesOverCalls,
+    });
   }
 
   /** The dial policy in words (for a face's instructions or help). */
