@@ -171,5 +171,7 @@ export function serverEnv(baseUrl: string, apiKey: string, recordingsDir: string
     VAPI_MAX_CALLS_PER_HOUR: '100000',
     // Load places many calls to the same test number: the duplicate-call guard would refuse all but the first.
     VAPI_DUPLICATE_WINDOW_SECONDS: 'off',
+    // The duration section's call lasts an hour of call time; the default cap (10 minutes) would end it.
+    VAPI_MAX_CALL_MINUTES: 'off',
   };
 }

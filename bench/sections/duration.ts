@@ -20,6 +20,9 @@ import { round } from '../lib/stats.js';
 import type { BenchSettings } from '../settings.js';
 import { BYTES_PER_SECOND } from './capacity.js';
 
+/** No audio for this long (wall time) means the call ended early: the section fails rather than wait for ever. */
+const STALL_MS = 30_000;
+
 export interface DurationResult {
   speed: number;
   wallSeconds: number;
@@ -132,11 +135,19 @@ async function streamLongCall(
     const started = wallNow();
     const series: [number, number][] = [];
     let lastSeriesAt = 0;
+    let progressAt = wallNow();
+    let lastSent = 0;
     for (const minutes of marksMinutes) {
       const target = minutes * 60 * BYTES_PER_SECOND;
       for (;;) {
         const sent = (await sim.bytesSent([callId]))[callId];
         const now = wallNow();
+        if (sent > lastSent) {
+          lastSent = sent;
+          progressAt = now;
+        } else if (now - progressAt > STALL_MS) {
+          throw new Error(`the call stopped streaming at ${round(sent / BYTES_PER_SECOND / 60, 1)} min of call time (before the ${minutes}-minute mark)`);
+        }
         if (now - lastSeriesAt >= 250) {
           lastSeriesAt = now;
           series.push([round(sent / BYTES_PER_SECOND / 60, 2) ?? 0, round(sampleProcess(server.pid).rssKb / 1024, 1) ?? 0]);
