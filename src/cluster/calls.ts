@@ -18,7 +18,7 @@ import { parseEntry, parseLine, type StreamEntry } from './entry.js';
 import { StreamFollower } from './follower.js';
 import { CallMirror } from './mirror.js';
 import { StreamPublisher } from './publisher.js';
-import { acquireLease, getEntry, keys, liveIds, putEntry } from './call-store.js';
+import { acquireLease, getEntry, keys, liveIds, putEntry, unleasedLiveIds } from './call-store.js';
 
 export interface ClusterCallsOptions {
   connection: ClusterConnection;
@@ -252,14 +252,8 @@ export class ClusterCalls {
     if (Date.now() - this.readySince < this.options.leaseMs + RECONNECT_GRACE_MS) return;
     this.sweeping = true;
     try {
-      const candidates = (await liveIds(connection.client)).filter((id) => !this.publishers.has(id) && !this.taking.has(id));
-      if (candidates.length === 0) return;
-      const multi = connection.client.multi();
-      for (const id of candidates) multi.addCommand(['EXISTS', keys.lease(id)]);
-      const held = (await multi.execAsPipeline()) as unknown as number[];
-      for (const [i, id] of candidates.entries()) {
-        if (held[i] === 0) void this.takeOver(id);
-      }
+      const lapsed = await unleasedLiveIds(connection.client);
+      for (const id of lapsed) if (!this.publishers.has(id) && !this.taking.has(id)) void this.takeOver(id);
     } catch (err) {
       this.options.logger.debug('sweep of live calls failed', { error: (err as Error).name });
     } finally {

@@ -13,8 +13,12 @@ import type { ClusterConnection } from './connection.js';
 import type { StreamEntry } from './entry.js';
 import { entryLost, keys, markEnded, releaseLease, renewLease } from './call-store.js';
 
-/** At most one entry per call per this many ms (a line reaches other instances at most this much later). */
-const MIN_FLUSH_INTERVAL_MS = 100;
+/**
+ * At most one entry per call per this many ms (a line reaches other instances at most this much later). Partials
+ * and speech updates come several a second; each entry costs the owner a command and its garbage, and a reader on
+ * another instance sees what is being said a quarter of a second later at most.
+ */
+const MIN_FLUSH_INTERVAL_MS = 250;
 
 export interface PublisherOptions {
   connection: ClusterConnection;
