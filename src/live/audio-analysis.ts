@@ -11,6 +11,7 @@
  * time analysed, however the stream arrives (digital silence, bursts, gaps, events in any order).
  */
 import { DOUBLE_ZERO, plus0, seconds1, TurnTaking, type Party, type TurnMetrics } from './turn-taking.js';
+import { pcmKernel, STAGING_BYTES, STAGING_START, type PcmKernel, type PcmKernelChoice } from './pcm-kernel.js';
 import { VoiceActivity } from './voice-activity.js';
 
 export type { InterruptionRecord, LatencyTurn, Party } from './turn-taking.js';
@@ -75,9 +76,9 @@ export class CallAudioAnalyzer {
   private readonly enabled: boolean;
   private format: AnalyzerFormat | undefined;
   private clock: Clock = 'none';
-  private carry = Buffer.alloc(4);
+  private readonly kernel: PcmKernel;
+  private readonly carry = new Uint8Array(4);
   private carried = 0;
-  private scratch: Buffer | undefined;
   /** Stream time (ms) of earlier formats, and samples (per channel) in the current one. */
   private earlierStreamMs = DOUBLE_ZERO;
   private samples = 0;
@@ -93,8 +94,10 @@ export class CallAudioAnalyzer {
   private eventEpoch: number | undefined;
   private lastEventMs = DOUBLE_ZERO;
 
-  constructor(options: { enabled?: boolean } = {}) {
+  /** kernel: which per-sample kernel measures the samples (pcm-kernel.ts; the same figures either way). */
+  constructor(options: { enabled?: boolean; kernel?: PcmKernelChoice } = {}) {
     this.enabled = options.enabled !== false;
+    this.kernel = pcmKernel(options.kernel);
   }
 
   /** The stream's format; a later different format continues the analysis in the new format. */
@@ -111,27 +114,29 @@ export class CallAudioAnalyzer {
     this.useClock(format.channels === 2 ? 'stream' : 'events');
   }
 
-  /** PCM bytes as received: frames may be any size and split samples. */
+  /**
+   * PCM bytes as received: frames may be any size and split samples. The bytes of a torn sample carried from the
+   * last frame and this frame's go to the kernel's staging area together; whole samples are analysed there and the
+   * torn rest is carried to the next frame.
+   */
   audio(chunk: Buffer): void {
     const format = this.format;
     if (!format || chunk.length === 0) return;
     const block = format.channels * 2;
+    const bytes = this.kernel.bytes;
+    const carry = this.carry;
     let offset = 0;
-    if (this.carried > 0) {
-      const take = Math.min(block - this.carried, chunk.length);
-      chunk.copy(this.carry, this.carried, 0, take);
-      this.carried += take;
-      offset = take;
-      if (this.carried < block) return;
-      this.carried = 0;
-      this.samplesFrom(this.carry, 0, 1);
-    }
-    const blocks = Math.floor((chunk.length - offset) / block);
-    if (blocks > 0) this.samplesFrom(chunk, offset, blocks);
-    const rest = chunk.length - offset - blocks * block;
-    if (rest > 0) {
-      chunk.copy(this.carry, 0, chunk.length - rest);
+    while (offset < chunk.length) {
+      const carried = this.carried;
+      for (let k = 0; k < carried; k++) bytes[STAGING_START + k] = carry[k];
+      const take = Math.min(chunk.length - offset, STAGING_BYTES - carried);
+      bytes.set(take === chunk.length ? chunk : chunk.subarray(offset, offset + take), STAGING_START + carried);
+      offset += take;
+      const blocks = Math.floor((carried + take) / block);
+      const rest = carried + take - blocks * block;
+      for (let k = 0; k < rest; k++) carry[k] = bytes[STAGING_START + blocks * block + k];
       this.carried = rest;
+      if (blocks > 0) this.analyse(blocks);
     }
   }
 
@@ -211,86 +216,36 @@ export class CallAudioAnalyzer {
 
   // ---- samples ----------------------------------------------------------------------------------------------
 
-  private samplesFrom(buffer: Buffer, offset: number, blocks: number): void {
+  /** Analyses the staging area's first `blocks` blocks (one sample per channel each), window by window. */
+  private analyse(blocks: number): void {
     const channels = this.format!.channels;
-    const count = blocks * channels;
-    let view: Int16Array;
-    if (((buffer.byteOffset + offset) & 1) === 0) {
-      view = new Int16Array(buffer.buffer, buffer.byteOffset + offset, count);
-    } else {
-      // Int16Array needs an even byte offset; odd ones (rare) go through a copy.
-      if (!this.scratch || this.scratch.length < count * 2) this.scratch = Buffer.alloc(Math.max(count * 2, 4096));
-      buffer.copy(this.scratch, 0, offset, offset + count * 2);
-      view = new Int16Array(this.scratch.buffer, this.scratch.byteOffset, count);
-    }
-    if (channels === 2) this.stereo(view, blocks);
-    else this.mono(view, blocks);
-  }
-
-  private stereo(view: Int16Array, blocks: number): void {
+    const stereo = channels === 2;
+    const { samples, result } = this.kernel;
     const left = this.levels[0];
     const right = this.levels[1];
     const energy = this.energy;
-    let i = 0;
+    let i = STAGING_START / 2;
     let remaining = blocks;
     while (remaining > 0) {
       const take = Math.min(remaining, this.windowSamples - this.inWindow);
-      const from = i;
-      let sumC = 0;
-      let sumA = 0;
-      // The peak is tracked on the squares the energy needs anyway: one comparison per sample, not two.
-      let peakSquareC = 0;
-      let peakSquareA = 0;
-      const end = i + take * 2;
-      for (; i < end; i += 2) {
-        const c = view[i];
-        const a = view[i + 1];
-        const squareC = c * c;
-        const squareA = a * a;
-        sumC += squareC;
-        sumA += squareA;
-        if (squareC > peakSquareC) peakSquareC = squareC;
-        if (squareA > peakSquareA) peakSquareA = squareA;
-      }
-      energy[CUSTOMER_WINDOW] += sumC;
-      energy[ASSISTANT_WINDOW] += sumA;
-      energy[LEFT_LEVEL] += sumC;
-      energy[RIGHT_LEVEL] += sumA;
-      if (peakSquareC > left.peakSquare) left.peakSquare = peakSquareC;
-      if (peakSquareA > right.peakSquare) right.peakSquare = peakSquareA;
+      const end = i + take * channels;
+      this.kernel.measure(i, end, channels);
+      energy[LEFT_LEVEL] += result[0];
+      if (result[2] > left.peakSquare) left.peakSquare = result[2];
       // Full scale is rare: only then are the samples counted one by one.
-      if (peakSquareC >= CLIP_SQUARE) left.clipped += countClipped(view, from, end);
-      if (peakSquareA >= CLIP_SQUARE) right.clipped += countClipped(view, from + 1, end);
+      if (result[2] >= CLIP_SQUARE) left.clipped += countClipped(samples, i, end, channels);
+      if (stereo) {
+        energy[CUSTOMER_WINDOW] += result[0];
+        energy[ASSISTANT_WINDOW] += result[1];
+        energy[RIGHT_LEVEL] += result[1];
+        if (result[3] > right.peakSquare) right.peakSquare = result[3];
+        if (result[3] >= CLIP_SQUARE) right.clipped += countClipped(samples, i + 1, end, 2);
+      }
+      i = end;
       this.inWindow += take;
       this.samples += take;
       remaining -= take;
-      if (this.inWindow === this.windowSamples) this.closeWindow(true);
-    }
-  }
-
-  private mono(view: Int16Array, blocks: number): void {
-    const level = this.levels[0];
-    let i = 0;
-    while (i < blocks) {
-      const take = Math.min(blocks - i, this.windowSamples - this.inWindow);
-      const from = i;
-      let sum = 0;
-      let peakSquare = 0;
-      const end = i + take;
-      for (; i < end; i++) {
-        const s = view[i];
-        const square = s * s;
-        sum += square;
-        if (square > peakSquare) peakSquare = square;
-      }
-      this.energy[LEFT_LEVEL] += sum;
-      if (peakSquare > level.peakSquare) level.peakSquare = peakSquare;
-      if (peakSquare >= CLIP_SQUARE) {
-        for (let k = from; k < end; k++) if (view[k] >= CLIP || view[k] <= -CLIP) level.clipped++;
-      }
-      this.inWindow += take;
-      this.samples += take;
-      if (this.inWindow === this.windowSamples) this.closeWindow(false);
+      if (this.inWindow === this.windowSamples) this.closeWindow(stereo);
     }
   }
 
@@ -347,9 +302,9 @@ function dbfs(amplitude: number): number {
   return plus0(Math.min(0, Math.max(SILENCE_DBFS, Math.round(20 * Math.log10(amplitude / FULL_SCALE) * 10) / 10)));
 }
 
-/** Full-scale samples among every other sample of view[from, end) (one channel of interleaved stereo). */
-function countClipped(view: Int16Array, from: number, end: number): number {
+/** Full-scale samples among view[from, end), every `step`th (one channel of interleaved stereo: 2). */
+function countClipped(view: Int16Array, from: number, end: number, step: number): number {
   let count = 0;
-  for (let k = from; k < end; k += 2) if (view[k] >= CLIP || view[k] <= -CLIP) count++;
+  for (let k = from; k < end; k += step) if (view[k] >= CLIP || view[k] <= -CLIP) count++;
   return count;
 }
