@@ -13,8 +13,13 @@ import { summariseProfile, type CpuProfile } from '../profiling/cpuprofile-summa
 import type { CapacitySettings } from '../settings.js';
 import { runStepSafely } from './capacity.js';
 
-/** The analyzer's modules in the build (src/live/audio-analysis.ts and the two it is made of). */
-const ANALYSIS_FILES = ['dist/live/audio-analysis.js', 'dist/live/voice-activity.js', 'dist/live/turn-taking.js'];
+/** The analyzer's modules in the build (src/live/audio-analysis.ts and those it is made of). */
+const ANALYSIS_FILES = ['dist/live/audio-analysis.js', 'dist/live/pcm-kernel.js', 'dist/live/voice-activity.js', 'dist/live/turn-taking.js'];
+/**
+ * Its WebAssembly kernel (src/live/pcm-kernel.wat): V8 profiles it under the url wasm://wasm/<module name>-<hash>,
+ * the name being the one the .wat gives the module. Other WebAssembly in the server (undici's HTTP parser) is not it.
+ */
+const ANALYSIS_WASM = 'wasm://wasm/pcm_kernel-';
 /** The streaming part of a step's profile: after the calls are placed and warmed up, before the hang-ups. */
 const STEADY_WINDOW: [number, number] = [0.4, 0.8];
 
@@ -40,6 +45,8 @@ export async function profileAnalysis(calls: number, settings: CapacitySettings,
     const summary = summariseProfile(profile, Number.MAX_SAFE_INTEGER, STEADY_WINDOW);
     const busyMs = summary.totalMs - summary.idleMs;
     const byFile = ANALYSIS_FILES.map((file) => ({ file, selfMs: summary.files.find((f) => f.file.endsWith(file))?.selfMs ?? 0 }));
+    const wasmMs = summary.files.filter((f) => f.file.startsWith(ANALYSIS_WASM)).reduce((sum, f) => sum + f.selfMs, 0);
+    byFile.push({ file: 'pcm-kernel.wat (WebAssembly)', selfMs: round(wasmMs, 1) ?? 0 });
     const analysisMs = byFile.reduce((sum, f) => sum + f.selfMs, 0);
     return { calls, serverCpuPercent: step.server.cpuPercent, busyMs, analysisMs: round(analysisMs, 0) ?? 0, share: busyMs > 0 ? analysisMs / busyMs : 0, byFile };
   } finally {
