@@ -61,7 +61,13 @@ describe('bench --quick', () => {
     expect(attributed.busyMs).toBeGreaterThan(0);
     // At 5 calls the analysis may fall between the profiler's samples: a share, not a figure, is asked here.
     expect(attributed.analysisMs).toBeGreaterThanOrEqual(0);
-    expect(attributed.byFile.map((f) => f.file)).toEqual(['dist/live/audio-analysis.js', 'dist/live/voice-activity.js', 'dist/live/turn-taking.js']);
+    expect(attributed.byFile.map((f) => f.file)).toEqual([
+      'dist/live/audio-analysis.js',
+      'dist/live/pcm-kernel.js',
+      'dist/live/voice-activity.js',
+      'dist/live/turn-taking.js',
+      'pcm-kernel.wat (WebAssembly)',
+    ]);
     expect(attributed.share).toBeLessThan(1);
   });
 
@@ -154,7 +160,7 @@ describe('bench --quick', () => {
     expect(markdown).toContain('| calls | ours | ours, analysis off | analysis share of ours | least work | ours ÷ least work |');
     expect(markdown).toContain("Load generator at the ramps' highest step");
     expect(markdown).toContain(`Load generator alone (\`bench/children/drain-sink.ts\` reads and discards on the other core): **${SMOKE.capacity.generatorProofCalls} calls at`);
-    expect(markdown).toMatch(/The audio analysis in ours's CPU profile at 5 calls .*: \*\*\d+\.\d%\*\* of the server's busy time \(audio-analysis\.js \d+(\.\d+)? ms, voice-activity\.js/);
+    expect(markdown).toMatch(/The audio analysis in ours's CPU profile at 5 calls .*: \*\*\d+\.\d%\*\* of the server's busy time \(audio-analysis\.js \d+(\.\d+)? ms, pcm-kernel\.js \d+(\.\d+)? ms, voice-activity\.js .*, pcm-kernel\.wat \(WebAssembly\) \d+(\.\d+)? ms of/);
     expect(markdown).toContain('| call audio | ours CPU | ours without the audio analysis | least work CPU | ours ÷ least work |');
     expect(markdown).toContain('| tool | MCP p50 / p99 |');
     expect(markdown).toContain('**Start-up**');
