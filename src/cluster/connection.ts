@@ -4,10 +4,15 @@
  * of client) deals with one small surface. The URL may carry a password and Redis holds monitor URLs (bearer
  * capabilities): neither the URL nor any value read from Redis is ever logged.
  */
-import { createClient } from '@redis/client';
 import type { Logger } from '../log.js';
 
-function newClient(options: ClusterConnectionOptions) {
+/**
+ * The library is loaded only when cluster mode is on: it is most of what a start would otherwise load (about
+ * 200 ms of module loading), and a server without VAPI_MCP_REDIS_URL never uses it.
+ */
+type CreateClient = typeof import('@redis/client').createClient;
+
+function newClient(createClient: CreateClient, options: ClusterConnectionOptions) {
   return createClient({
     url: options.url,
     name: options.name,
@@ -49,7 +54,8 @@ const RECONNECT_MAX_MS = 2_000;
  */
 export async function connectCluster(options: ClusterConnectionOptions): Promise<ClusterConnection> {
   const { logger } = options;
-  const client = newClient(options);
+  const { createClient } = await import('@redis/client');
+  const client = newClient(createClient, options);
   const listeners = new Set<(ready: boolean) => void>();
   let ready = false;
   const setReady = (value: boolean) => {
