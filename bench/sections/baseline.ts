@@ -11,10 +11,11 @@
  * parsing), of which our CPU is reported as a multiple.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wallNow } from '../lib/clock.js';
+import { sleep, wallNow } from '../lib/clock.js';
 import type { RunContext } from '../lib/context.js';
 import type { ListenerChildArgs, ListenerDone, ListenerMessage, ListenerProgress } from '../lib/listener-protocol.js';
 import { childScript } from '../lib/paths.js';
@@ -117,7 +118,8 @@ async function runListener(
   const outDir = await mkdtemp(join(tmpdir(), `vapi-bench-${name}-`));
   const replay = await startReplay(stream, speed);
   const args: ListenerChildArgs = { url: replay.url, callId: stream.callId, outDir, audioAnalysis };
-  const { command, args: argv } = nodeCommand([childScript(name), JSON.stringify(args)], context.pinning?.measuredCore);
+  const profile = context.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${context.profileDir}`, `--cpu-prof-name=${name}-${stream.callId}-${audioAnalysis ? 'analysis' : 'no-analysis'}.cpuprofile`] : [];
+  const { command, args: argv } = nodeCommand([...profile, childScript(name), JSON.stringify(args)], context.pinning?.measuredCore);
   const child = spawn(command, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const progress: ListenerProgress[] = [];
   const started = wallNow();
@@ -143,6 +145,8 @@ async function runListener(
     });
     return { done, progress, baselineRssKb: done?.baselineRssKb ?? progress[0]?.rssKb ?? 0, wallMs: wallNow() - started };
   } finally {
+    // A profiled child writes its profile as it exits: give it the time to.
+    if (profile.length > 0 && child.exitCode === null) await Promise.race([once(child, 'exit'), sleep(10_000)]);
     if (child.exitCode === null) child.kill('SIGKILL');
     await replay.close();
     await rm(outDir, { recursive: true, force: true });
