@@ -88,23 +88,53 @@ export async function acquireLease(client: RedisClient, id: string, owner: strin
   return (await client.sendCommand<string | null>(['SET', keys.lease(id), owner, 'NX', 'PX', String(ttlMs)])) === 'OK';
 }
 
-/** Extends a lease this instance holds, or takes it again when it lapsed meanwhile (an outage of the store). */
-const RENEW = `local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
-return 0`;
+/**
+ * Renews every lease this instance holds, in one step. KEYS: per call its lease then its directory entry; ARGV:
+ * owner, TTL. Answers per call: 1 extended; 2 it had lapsed (an outage of the store) and is this instance's again;
+ * 3 the same, and the store lost the call's directory entry meanwhile (it restarted empty); 0 another instance
+ * holds it.
+ */
+export const RENEW_LEASES = `local out = {}
+for i = 1, #KEYS, 2 do
+  local v = redis.call('GET', KEYS[i])
+  if v == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    out[#out + 1] = 1
+  elseif not v then
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+    out[#out + 1] = redis.call('EXISTS', KEYS[i + 1]) == 1 and 2 or 3
+  else
+    out[#out + 1] = 0
+  end
+end
+return out`;
+
+export type LeaseRenewal = 'held' | 'retaken' | 'retaken-entry-lost' | 'lost';
+export const LEASE_RENEWALS: LeaseRenewal[] = ['lost', 'held', 'retaken', 'retaken-entry-lost'];
+
+/**
+ * Publishes the changes of many calls in one step. KEYS: per call its stream then its line list. ARGV: the stream's
+ * approximate cap, the line list's cap, then per call: '1' when the line list is to be written anew (the store
+ * lost it) else '0', the number of new lines n, the stream entry, the n lines. Per call the lines and the entry
+ * land together, so a reader's catch-up (list + newest entry) never splits them.
+ */
+export const PUBLISH_CHANGES = `local a = 3
+for i = 1, #KEYS, 2 do
+  local n = tonumber(ARGV[a + 1])
+  if ARGV[a] == '1' then redis.call('DEL', KEYS[i + 1]) end
+  local first = a + 3
+  while first < a + 3 + n do
+    local last = math.min(first + 999, a + 2 + n)
+    redis.call('RPUSH', KEYS[i + 1], unpack(ARGV, first, last))
+    first = last + 1
+  end
+  if n > 0 then redis.call('LTRIM', KEYS[i + 1], -tonumber(ARGV[2]), -1) end
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[a + 2])
+  a = a + 3 + n
+end
+return 1`;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
-/** held: extended; retaken: it had lapsed and is this instance's again; lost: another instance holds it. */
-export async function renewLease(client: RedisClient, id: string, owner: string, ttlMs: number): Promise<'held' | 'retaken' | 'lost'> {
-  const answer = await client.sendCommand<number>(['EVAL', RENEW, '1', keys.lease(id), owner, String(ttlMs)]);
-  return answer === 1 ? 'held' : answer === 2 ? 'retaken' : 'lost';
-}
-
-/** True when the store no longer has the call's directory entry (it restarted without persistence, or was flushed). */
-export async function entryLost(client: RedisClient, id: string): Promise<boolean> {
-  return (await client.sendCommand<number>(['EXISTS', keys.call(id)])) === 0;
-}
 
 export async function releaseLease(client: RedisClient, id: string, owner: string): Promise<void> {
   await client.sendCommand(['EVAL', RELEASE, '1', keys.lease(id), owner]);

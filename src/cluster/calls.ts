@@ -17,7 +17,7 @@ import type { ClusterConnection } from './connection.js';
 import { parseEntry, parseLine, type StreamEntry } from './entry.js';
 import { StreamFollower } from './follower.js';
 import { CallMirror } from './mirror.js';
-import { StreamPublisher } from './publisher.js';
+import { OwnedCalls } from './owned-calls.js';
 import { acquireLease, getEntry, keys, liveIds, putEntry, unleasedLiveIds } from './call-store.js';
 
 export interface ClusterCallsOptions {
@@ -51,7 +51,9 @@ export class ClusterCalls {
   readonly instanceId = randomUUID();
   private readonly options: ClusterCallsOptions;
   private readonly mirrors = new Map<string, CallMirror>();
-  private readonly publishers = new Map<string, StreamPublisher>();
+  /** The calls this instance listens to: each one's stop (its last state published, its lease released). */
+  private readonly owned = new Map<string, Promise<void>>();
+  private readonly publishing: OwnedCalls;
   private readonly taking = new Set<string>();
   /** Takeovers of the calls this instance took over. */
   private readonly failoverCounts = new Map<string, number>();
@@ -67,6 +69,16 @@ export class ClusterCalls {
   constructor(options: ClusterCallsOptions) {
     this.options = options;
     this.follower = new StreamFollower(options.connection, options.logger);
+    this.publishing = new OwnedCalls({
+      connection: options.connection,
+      owner: this.instanceId,
+      leaseMs: options.leaseMs,
+      renewEveryMs: Math.max(100, Math.floor(options.leaseMs / 3)),
+      streamMaxLen: options.streamMaxLen ?? 2000,
+      maxLines: options.maxLines,
+      closing: () => this.closed,
+      logger: options.logger,
+    });
     if (options.takesOverCalls !== false) {
       this.sweepTimer = setInterval(() => void this.sweep(), Math.min(1000, options.leaseMs / 2));
       this.sweepTimer.unref();
@@ -135,11 +147,12 @@ export class ClusterCalls {
     clearInterval(this.sweepTimer);
     this.offReady();
     await this.follower.close();
-    await Promise.all([...this.publishers.values()].map((publisher) => publisher.done));
+    await Promise.all(this.owned.values());
+    this.publishing.close();
   }
 
   private ownListener(callId: string): CallListener | undefined {
-    return this.publishers.has(callId) ? this.options.listeners.get(callId) : undefined;
+    return this.owned.has(callId) ? this.options.listeners.get(callId) : undefined;
   }
 
   /**
@@ -169,30 +182,23 @@ export class ClusterCalls {
       listener.note('failover', { lastSeqPublished: streamNextSeq - 1, nextSeq: failover.fromSeq, audioPath: listener.state().audioPath });
       logger.info('took over listening to a call whose owner stopped renewing its lease', { callId });
     }
-    const publisher = new StreamPublisher({
-      connection: this.options.connection,
+    const done = this.publishing.add({
       listener,
       owner: this.instanceId,
-      leaseMs: this.options.leaseMs,
-      renewEveryMs: Math.max(100, Math.floor(this.options.leaseMs / 3)),
-      streamMaxLen: this.options.streamMaxLen ?? 2000,
-      maxLines: this.options.maxLines,
       fromSeq: Math.min(streamNextSeq, listener.transcript.nextSeq),
       ...(failover && { failover }),
       failovers,
       leased: previous !== undefined,
       restoreEntry: () => putEntry(this.options.connection.client, known),
-      closing: () => this.closed,
-      logger,
       onLost: () => {
-        this.publishers.delete(callId);
+        this.owned.delete(callId);
         void listener.stop();
       },
     });
-    this.publishers.set(callId, publisher);
+    this.owned.set(callId, done);
     if (failovers > 0) this.failoverCounts.set(callId, failovers);
-    void publisher.done.then(() => {
-      if (this.publishers.get(callId) === publisher) this.publishers.delete(callId);
+    void done.then(() => {
+      if (this.owned.get(callId) === done) this.owned.delete(callId);
     });
     return listener;
   }
@@ -253,7 +259,7 @@ export class ClusterCalls {
     this.sweeping = true;
     try {
       const lapsed = await unleasedLiveIds(connection.client);
-      for (const id of lapsed) if (!this.publishers.has(id) && !this.taking.has(id)) void this.takeOver(id);
+      for (const id of lapsed) if (!this.owned.has(id) && !this.taking.has(id)) void this.takeOver(id);
     } catch (err) {
       this.options.logger.debug('sweep of live calls failed', { error: (err as Error).name });
     } finally {

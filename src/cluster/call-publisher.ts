@@ -1,0 +1,172 @@
+/**
+ * The owning side of one call in cluster mode: what of this instance's listener is still to be published (new final
+ * lines with their seqs, partials, status, the metrics snapshot), as one item of the instance's next batch
+ * (owned-calls.ts sends the batches and renews the leases). It rides the listener's change feed; nothing in the
+ * listener knows.
+ *
+ * While the store is unreachable the listener records on as always, and nothing is queued but a cursor: the
+ * first line not yet published. The cursor moves only when a batch carrying the lines succeeded. When the store
+ * returns, one entry carries every line since that cursor (bounded by the transcript's memory,
+ * VAPI_TRANSCRIPT_MAX_LINES; older ones would count as missed) and the latest state.
+ */
+import type { CallListener } from '../live/listener.js';
+import type { StreamEntry } from './entry.js';
+
+export interface CallPublisherOptions {
+  listener: CallListener;
+  owner: string;
+  /** The first seq the stream does not hold yet. */
+  fromSeq: number;
+  failover?: { at: number; fromSeq: number };
+  /** Takeovers in the call's life, this one included. */
+  failovers: number;
+  /** False when listening started while the store was away: nothing is published until the lease is won. */
+  leased: boolean;
+  /** Writes the call's directory entry again (the store lost it). */
+  restoreEntry: () => Promise<void>;
+  /** Another instance holds the lease now (this one was cut off from the store for longer than the lease). */
+  onLost: () => void;
+}
+
+/** What one batch sends for a call: its new lines (from the cursor) and its stream entry. */
+export interface PublishItem {
+  publisher: CallPublisher;
+  lines: StreamEntry['lines'];
+  /** The cursor once this item is published. */
+  nextSeq: number;
+  /** The line list is written anew (the store lost it). */
+  replaceLines: boolean;
+  entry: string;
+  /** The cursor's reset count when the item was made: a reset meanwhile (the store came back empty) wins. */
+  resets: number;
+  /** Waiting for this item's outcome (a waiter added later waits for the next item: it may want a later change). */
+  waiters: ((published: boolean) => void)[];
+}
+
+export class CallPublisher {
+  readonly listener: CallListener;
+  /** The lease is this instance's as far as it knows (false until won, when listening started without the store). */
+  held: boolean;
+  /** Changed since the last published entry. */
+  dirty = true;
+  closed = false;
+  private readonly options: CallPublisherOptions;
+  private nextSeq: number;
+  private failover: CallPublisherOptions['failover'];
+  /** The store lost the call's keys: the next entry comes with the whole line list. */
+  private replaceLines = false;
+  private resets = 0;
+  /** Resolved after the next batch that considered this call: true when it published it. */
+  private waiters: ((published: boolean) => void)[] = [];
+  /**
+   * The listener's state and audio summary as last published, serialised. Computing the audio metrics and
+   * serialising them on every change (partials come many a second) cost more than the rest of publishing: they
+   * are refreshed on each lease renewal (a third of the lease) and whenever the call's lifecycle changes.
+   */
+  private stateJson = '';
+  private lifecycleKey = '';
+  private refreshState = true;
+
+  constructor(options: CallPublisherOptions) {
+    this.options = options;
+    this.listener = options.listener;
+    this.nextSeq = options.fromSeq;
+    this.failover = options.failover;
+    this.held = options.leased;
+  }
+
+  get callId(): string {
+    return this.listener.callId;
+  }
+
+  /** The renewal also publishes the metrics snapshot, which changes with the audio but fires no change. */
+  renewed(): void {
+    this.refreshState = true;
+    this.dirty = true;
+  }
+
+  /** The store came back empty: the directory entry is written again, and the next entry carries every line. */
+  async restore(): Promise<void> {
+    await this.options.restoreEntry();
+    this.nextSeq = 1;
+    this.replaceLines = true;
+    this.resets++;
+  }
+
+  lost(): void {
+    this.options.onLost();
+  }
+
+  /**
+   * Marks the call changed and resolves after the next batch that considers it: true when that batch published
+   * the call as it is now (false: the store is away, the lease not won yet, or the batch failed).
+   */
+  whenPublished(): Promise<boolean> {
+    this.dirty = true;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The batch passed the call by (the store is away, or the lease is not won yet). */
+  skipped(): void {
+    settle(this.waiters, false);
+    this.waiters = [];
+  }
+
+  /** Takes the call's pending change into a batch (dirty is cleared; a failed batch sets it again). */
+  take(): PublishItem {
+    this.dirty = false;
+    const page = this.listener.transcript.linesSince(this.nextSeq);
+    const item: PublishItem = {
+      publisher: this,
+      lines: page.lines,
+      nextSeq: page.nextSeq,
+      replaceLines: this.replaceLines,
+      entry: this.entryJson(page.lines),
+      resets: this.resets,
+      waiters: this.waiters,
+    };
+    this.waiters = [];
+    return item;
+  }
+
+  /** The batch carrying `item` succeeded: the cursor moves past its lines. */
+  published(item: PublishItem): void {
+    if (item.resets === this.resets) {
+      this.nextSeq = item.nextSeq;
+      this.failover = undefined;
+      if (item.replaceLines) this.replaceLines = false;
+    }
+    settle(item.waiters, true);
+  }
+
+  /** The batch carrying `item` failed: nothing moves, and the next batch sends the call again. */
+  failed(item: PublishItem): void {
+    this.dirty = true;
+    settle(item.waiters, false);
+  }
+
+  /** A StreamEntry as JSON, with the state part reused unless it is due (see stateJson). */
+  private entryJson(lines: StreamEntry['lines']): string {
+    const { listener, owner } = this.options;
+    const lifecycle = listener.lifecycle();
+    const lifecycleKey = `${lifecycle.status}|${lifecycle.listening}|${lifecycle.ended}|${lifecycle.filesFinal}`;
+    if (this.refreshState || lifecycleKey !== this.lifecycleKey) {
+      const state: Pick<StreamEntry, 'state' | 'summary'> = { state: listener.state(), summary: listener.audioSummaryLine() };
+      this.stateJson = JSON.stringify(state).slice(1, -1);
+      this.lifecycleKey = lifecycleKey;
+      this.refreshState = false;
+    }
+    const rest: Omit<StreamEntry, 'state' | 'summary'> = {
+      owner,
+      lines,
+      live: listener.transcript.liveSnapshot(),
+      ...(this.failover && { failover: this.failover }),
+      ...(this.options.failovers > 0 && { failovers: this.options.failovers }),
+    };
+    return `{${this.stateJson},${JSON.stringify(rest).slice(1)}`;
+  }
+}
+
+function settle(waiters: ((published: boolean) => void)[], published: boolean): void {
+  for (const resolve of waiters) resolve(published);
+}

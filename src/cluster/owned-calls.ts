@@ -1,0 +1,234 @@
+/**
+ * The calls this instance listens to in cluster mode, kept and published together: one script per renewal tick
+ * renews every lease (every leaseMs/3), and one script per flush publishes every changed call to its stream
+ * (`XADD … MAXLEN ~`, with the new final lines appended to the call's line list in the same step). Each call's
+ * part (cursor, cached state) is a CallPublisher.
+ *
+ * Flushes are at least MIN_FLUSH_INTERVAL_MS apart, so a call gets at most one entry per that many ms, and a change
+ * reaches other instances at most that much later. The cost of publishing is per command on this side (encoding,
+ * a promise, a reply, their garbage), so a batch for hundreds of calls costs about what one call's entry did.
+ */
+import type { Logger } from '../log.js';
+import type { ClusterConnection } from './connection.js';
+import { CallPublisher, type CallPublisherOptions, type PublishItem } from './call-publisher.js';
+import { keys, LEASE_RENEWALS, markEnded, PUBLISH_CHANGES, releaseLease, RENEW_LEASES } from './call-store.js';
+import { ClusterStore } from './store.js';
+
+/**
+ * At most one flush per this many ms. Partials and speech updates come several a second; a reader on another
+ * instance sees what is being said a quarter of a second later at most.
+ */
+const MIN_FLUSH_INTERVAL_MS = 250;
+/** Calls per script: each script runs alone on the server, so hundreds of calls go as a few scripts in a row. */
+const MAX_CALLS_PER_SCRIPT = 200;
+
+export interface OwnedCallsOptions {
+  connection: ClusterConnection;
+  /** This instance's id: the value of its leases. */
+  owner: string;
+  leaseMs: number;
+  renewEveryMs: number;
+  /** Approximate cap on stream entries per call (XADD MAXLEN ~). */
+  streamMaxLen: number;
+  /** Cap on final lines kept in the shared line list. */
+  maxLines: number;
+  /** True while this instance shuts down (a stop then hands the call to another instance). */
+  closing: () => boolean;
+  logger: Logger;
+}
+
+export class OwnedCalls {
+  private readonly options: OwnedCallsOptions;
+  private readonly calls = new Map<CallPublisher, () => void>();
+  private readonly publishChanges;
+  private readonly renewLeases;
+  private scheduled = false;
+  private flushing = false;
+  private again = false;
+  private renewing = false;
+  private lastFlushAt = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly offReady: () => void;
+
+  constructor(options: OwnedCallsOptions) {
+    this.options = options;
+    const store = new ClusterStore(options.connection);
+    this.publishChanges = store.script(PUBLISH_CHANGES);
+    this.renewLeases = store.script(RENEW_LEASES);
+    this.timer = setInterval(() => void this.renew(), options.renewEveryMs);
+    this.timer.unref();
+    this.offReady = options.connection.onReadyChange((ready) => ready && void this.renew());
+  }
+
+  /**
+   * Publishes the listener's changes from now on and keeps its lease; resolves once the listener stopped, its last
+   * state is published and its lease released.
+   */
+  add(options: CallPublisherOptions): Promise<void> {
+    const publisher = new CallPublisher(options);
+    const offChange = options.listener.onChange(() => {
+      publisher.dirty = true;
+      this.schedule();
+    });
+    this.calls.set(publisher, offChange);
+    this.schedule();
+    return options.listener.whenEnded().then(() => this.finish(publisher));
+  }
+
+  /** Stops the timers; the calls' own stops (awaited before this) released their leases. */
+  close(): void {
+    clearInterval(this.timer);
+    this.offReady();
+  }
+
+  /** Stops publishing a call without releasing its lease (the lease is lost, or the process dies anyway). */
+  private abandon(publisher: CallPublisher): void {
+    publisher.closed = true;
+    this.calls.get(publisher)?.();
+    this.calls.delete(publisher);
+    publisher.skipped();
+  }
+
+  /** Changes within MIN_FLUSH_INTERVAL_MS of the last flush (partials come many a second) share the next one. */
+  private schedule(): void {
+    if (this.flushing) this.again = true;
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    const run = () => {
+      this.scheduled = false;
+      void this.flush();
+    };
+    const wait = this.lastFlushAt + MIN_FLUSH_INTERVAL_MS - Date.now();
+    if (wait > 0) setTimeout(run, wait).unref();
+    else setImmediate(run);
+  }
+
+  private async flush(): Promise<void> {
+    const { connection } = this.options;
+    this.flushing = true;
+    this.lastFlushAt = Date.now();
+    const items: PublishItem[] = [];
+    for (const publisher of this.calls.keys()) {
+      if (!publisher.dirty) continue;
+      if (connection.ready && publisher.held) items.push(publisher.take());
+      else publisher.skipped(); // stays dirty: published once the store is back and the lease is won
+    }
+    try {
+      const batches: PublishItem[][] = [];
+      for (let i = 0; i < items.length; i += MAX_CALLS_PER_SCRIPT) batches.push(items.slice(i, i + MAX_CALLS_PER_SCRIPT));
+      await Promise.all(batches.map((batch) => this.publish(batch)));
+    } finally {
+      this.flushing = false;
+    }
+    if (this.again) {
+      this.again = false;
+      this.schedule();
+    }
+  }
+
+  /** One script for the batch: on success every cursor moves on; on failure none does and the next flush resends. */
+  private async publish(batch: PublishItem[]): Promise<void> {
+    const { streamMaxLen, maxLines } = this.options;
+    const scriptKeys: string[] = [];
+    const args: (string | number)[] = [streamMaxLen, maxLines];
+    for (const item of batch) {
+      const id = item.publisher.callId;
+      scriptKeys.push(keys.events(id), keys.lines(id));
+      args.push(item.replaceLines ? '1' : '0', item.lines.length, item.entry);
+      for (const line of item.lines) args.push(JSON.stringify(line));
+    }
+    try {
+      await this.publishChanges(scriptKeys, args);
+    } catch (err) {
+      // The store went away mid-flush: no cursor moved, the next flush after it returns sends the lines.
+      this.options.logger.debug('could not publish call changes', { calls: batch.length, error: (err as Error).name });
+      for (const item of batch) item.publisher.failed(item);
+      return;
+    }
+    for (const item of batch) item.publisher.published(item);
+  }
+
+  /** Renews every lease, then publishes every call's metrics snapshot (it changes with the audio but fires no change). */
+  private async renew(): Promise<void> {
+    const { connection, owner, leaseMs } = this.options;
+    if (this.renewing || !connection.ready || this.calls.size === 0) return;
+    this.renewing = true;
+    try {
+      const publishers = [...this.calls.keys()];
+      const batches: CallPublisher[][] = [];
+      for (let i = 0; i < publishers.length; i += MAX_CALLS_PER_SCRIPT) batches.push(publishers.slice(i, i + MAX_CALLS_PER_SCRIPT));
+      await Promise.all(
+        batches.map(async (batch) => {
+          const scriptKeys = batch.flatMap((publisher) => [keys.lease(publisher.callId), keys.call(publisher.callId)]);
+          const answers = (await this.renewLeases(scriptKeys, [owner, leaseMs]).catch(() => undefined)) as number[] | undefined;
+          if (!answers) return;
+          await Promise.all(batch.map((publisher, i) => this.renewed(publisher, LEASE_RENEWALS[answers[i] ?? 0] ?? 'lost')));
+        }),
+      );
+    } finally {
+      this.renewing = false;
+    }
+    for (const publisher of this.calls.keys()) publisher.renewed();
+    this.schedule();
+  }
+
+  private async renewed(publisher: CallPublisher, answer: (typeof LEASE_RENEWALS)[number]): Promise<void> {
+    if (publisher.closed) return;
+    if (answer === 'lost') {
+      this.options.logger.warn('another instance took over the call; this one stops listening', { callId: publisher.callId });
+      this.abandon(publisher);
+      publisher.lost();
+      return;
+    }
+    // The lease had lapsed (an outage): the store lost its data meanwhile, so the call is written again whole.
+    if (answer === 'retaken-entry-lost') {
+      try {
+        await publisher.restore();
+      } catch {
+        return;
+      }
+    }
+    publisher.held = true;
+  }
+
+  /** The listener stopped: publish the last state; an ended call leaves the live set; the lease is released. */
+  private async finish(publisher: CallPublisher): Promise<void> {
+    if (publisher.closed) return;
+    const published = publisher.whenPublished();
+    this.schedule();
+    if (!(await published)) {
+      await waitReady(this.options.connection, this.options.leaseMs * 4);
+      const again = publisher.whenPublished();
+      this.schedule();
+      await again;
+    }
+    this.abandon(publisher);
+    const { connection, owner, closing } = this.options;
+    const { listener } = publisher;
+    const state = listener.lifecycle();
+    try {
+      if (state.ended) await markEnded(connection.client, listener.callId, state.endedReason);
+      // Listening gave up on a call not known to be over (refused, unreachable): no instance should keep retrying it
+      // in the sweep; listen_call on any instance claims it again.
+      else if (!closing()) await connection.client.sendCommand(['SREM', keys.live, listener.callId]);
+      await releaseLease(connection.client, listener.callId, owner);
+    } catch {
+      // The store is away: the lease lapses by itself and the sweep of another instance finds the call over.
+    }
+  }
+}
+
+/** Resolves when the store is reachable, or after `ms` in any case. */
+function waitReady(connection: ClusterConnection, ms: number): Promise<void> {
+  if (connection.ready) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    const off = connection.onReadyChange((ready) => ready && done());
+    function done() {
+      clearTimeout(timer);
+      off();
+      resolve();
+    }
+  });
+}
