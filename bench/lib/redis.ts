@@ -14,8 +14,11 @@ const BINARIES = ['/usr/bin/valkey-server', '/usr/bin/redis-server'];
 export interface BenchRedis {
   readonly url: string;
   readonly pid: number;
-  /** Commands run since start, summed over INFO commandstats. */
-  commands(): Promise<number>;
+  /**
+   * Commands run since start, per command name (INFO commandstats). Commands a script runs count too, each on its
+   * own, beside the EVAL/EVALSHA that ran them.
+   */
+  commands(): Promise<Record<string, number>>;
   sample(): ProcSample;
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -48,9 +51,9 @@ export async function startBenchRedis(core: number | undefined): Promise<BenchRe
     pid: child.pid!,
     async commands() {
       const info = await client.info('commandstats');
-      let total = 0;
-      for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
-      return total;
+      const counts: Record<string, number> = {};
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts[match[1]] = Number(match[2]);
+      return counts;
     },
     sample: () => sampleProcess(child.pid!),
     async flush() {

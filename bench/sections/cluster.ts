@@ -26,7 +26,17 @@ export interface ClusterPair {
   cluster: CapacityStep | AbortedStep;
   /** The second instance, standing by (it sweeps for lapsed leases), % of a core. */
   standbyCpuPercent: number | null;
-  redis: { cpuPercent: number; commandsPerSecond: number; commandsPerCallSecond: number; cpuMsPerCallSecond: number } | null;
+  redis: {
+    cpuPercent: number;
+    commandsPerSecond: number;
+    /** Every command Redis ran, those run inside scripts included. */
+    commandsPerCallSecond: number;
+    /** EVAL and EVALSHA: each one a request that runs many of the commands above. */
+    scriptRunsPerCallSecond?: number;
+    /** Per command name (those run inside scripts included). */
+    commandsByNamePerCallSecond?: Record<string, number>;
+    cpuMsPerCallSecond: number;
+  } | null;
 }
 
 export interface FailoverMeasure {
@@ -84,7 +94,7 @@ async function clusterStep(calls: number, capacity: CapacitySettings, context: R
     await standby.initialize();
     let standbyBefore: ProcSample;
     let redisBefore: ProcSample;
-    let commandsBefore = 0;
+    let commandsBefore: Record<string, number> = {};
     return {
       async windowStarted() {
         standbyBefore = sampleProcess(standby.pid);
@@ -92,14 +102,25 @@ async function clusterStep(calls: number, capacity: CapacitySettings, context: R
         commandsBefore = await redis.commands();
       },
       async windowEnded(windowMs) {
-        const commands = (await redis.commands()) - commandsBefore;
+        const after = await redis.commands();
         const redisAfter = redis.sample();
         standbyCpuPercent = round(cpuPercent(standbyBefore, sampleProcess(standby.pid), windowMs), 1);
         const callSeconds = (calls * windowMs) / 1000;
+        const byName: Record<string, number> = {};
+        let commands = 0;
+        for (const [name, count] of Object.entries(after)) {
+          const delta = count - (commandsBefore[name] ?? 0);
+          if (delta <= 0) continue;
+          commands += delta;
+          byName[name] = round(delta / callSeconds, 2) ?? 0;
+        }
+        const scriptRuns = (byName.eval ?? 0) + (byName.evalsha ?? 0);
         redisFigures = {
           cpuPercent: round(cpuPercent(redisBefore, redisAfter, windowMs), 1) ?? 0,
           commandsPerSecond: Math.round(commands / (windowMs / 1000)),
           commandsPerCallSecond: round(commands / callSeconds, 1) ?? 0,
+          scriptRunsPerCallSecond: round(scriptRuns, 2) ?? 0,
+          commandsByNamePerCallSecond: byName,
           cpuMsPerCallSecond: round((redisAfter.cpuMs - redisBefore.cpuMs) / callSeconds, 3) ?? 0,
         };
       },
@@ -159,7 +180,7 @@ function describePair(p: ClusterPair): string {
   const r = p.redis;
   return (
     `  ${String(p.calls).padStart(5)} calls: in memory ${cpu(p.inMemory)}, cluster ${cpu(p.cluster)}, standby ${p.standbyCpuPercent ?? '–'}%` +
-    (r ? `, Redis ${r.cpuPercent}% (${r.commandsPerCallSecond} commands and ${r.cpuMsPerCallSecond} ms CPU per call-second)` : '')
+    (r ? `, Redis ${r.cpuPercent}% (${r.commandsPerCallSecond} commands, of them ${r.scriptRunsPerCallSecond ?? '–'} script runs, and ${r.cpuMsPerCallSecond} ms CPU per call-second)` : '')
   );
 }
 
