@@ -28,6 +28,12 @@ export interface CallPublisherOptions {
   onLost: () => void;
 }
 
+/** What the instance's batcher adds to a call's options. */
+export interface CallPublisherTiming {
+  /** How often the listener's state and audio metrics are published even when nothing else changed. */
+  stateEveryMs: number;
+}
+
 /** What one batch sends for a call: its new lines (from the cursor) and its stream entry. */
 export interface PublishItem {
   publisher: CallPublisher;
@@ -61,14 +67,22 @@ export class CallPublisher {
   /**
    * The listener's state and audio summary as last published, serialised. Computing the audio metrics and
    * serialising them on every change (partials come many a second) cost more than the rest of publishing: they
-   * are refreshed on each lease renewal (a third of the lease) and whenever the call's lifecycle changes.
+   * are refreshed every stateEveryMs (a third of the lease) and whenever the call's lifecycle changes.
    */
   private stateJson = '';
   private lifecycleKey = '';
   private refreshState = true;
+  /**
+   * When the state is refreshed next. Each call has its own phase (random at the start), so a flush of hundreds of
+   * calls computes a slice of their metrics, not all of them at once (that stalled the event loop).
+   */
+  private stateDueAt: number;
+  private readonly stateEveryMs: number;
 
-  constructor(options: CallPublisherOptions) {
+  constructor(options: CallPublisherOptions & CallPublisherTiming) {
     this.options = options;
+    this.stateEveryMs = options.stateEveryMs;
+    this.stateDueAt = Date.now() + Math.random() * options.stateEveryMs;
     this.listener = options.listener;
     this.nextSeq = options.fromSeq;
     this.failover = options.failover;
@@ -79,10 +93,9 @@ export class CallPublisher {
     return this.listener.callId;
   }
 
-  /** The renewal also publishes the metrics snapshot, which changes with the audio but fires no change. */
-  renewed(): void {
-    this.refreshState = true;
-    this.dirty = true;
+  /** To publish: it changed, or its metrics snapshot is due (it changes with the audio but fires no change). */
+  due(now: number): boolean {
+    return this.dirty || now >= this.stateDueAt;
   }
 
   /** The store came back empty: the directory entry is written again, and the next entry carries every line. */
@@ -91,6 +104,7 @@ export class CallPublisher {
     this.nextSeq = 1;
     this.replaceLines = true;
     this.resets++;
+    this.dirty = true;
   }
 
   lost(): void {
@@ -113,8 +127,12 @@ export class CallPublisher {
   }
 
   /** Takes the call's pending change into a batch (dirty is cleared; a failed batch sets it again). */
-  take(): PublishItem {
+  take(now: number): PublishItem {
     this.dirty = false;
+    if (now >= this.stateDueAt) {
+      this.refreshState = true;
+      this.stateDueAt = now + this.stateEveryMs;
+    }
     const page = this.listener.transcript.linesSince(this.nextSeq);
     const item: PublishItem = {
       publisher: this,

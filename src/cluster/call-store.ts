@@ -5,7 +5,8 @@
  *                     capabilities: Redis is a trusted store, and nothing read from it is logged.
  * - `vcm:lease:{id}`  string: the id of the instance that holds the listen socket, with a TTL (SET NX PX).
  * - `vcm:lines:{id}`  list: every final line, JSON with its seq (a reader catching up reads it whole).
- * - `vcm:events:{id}` stream: one entry per visible change (new lines, partials, status, the metrics snapshot).
+ * - `vcm:events:{id}` stream: one entry per visible change (new lines, partials, status, the metrics snapshot),
+ *                     at most one per call per flush (owned-calls.ts).
  * - `vcm:live`        set: ids of calls not yet over, for the cluster-wide sweep and end_all_calls.
  *
  * Keys of an ended call expire a day later.

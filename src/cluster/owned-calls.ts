@@ -48,6 +48,8 @@ export class OwnedCalls {
   private renewing = false;
   private lastFlushAt = 0;
   private readonly timer: NodeJS.Timeout;
+  /** Flushes calls whose metrics snapshot is due when nothing else changed. */
+  private readonly stateTimer: NodeJS.Timeout;
   private readonly offReady: () => void;
 
   constructor(options: OwnedCallsOptions) {
@@ -57,6 +59,8 @@ export class OwnedCalls {
     this.renewLeases = store.script(RENEW_LEASES);
     this.timer = setInterval(() => void this.renew(), options.renewEveryMs);
     this.timer.unref();
+    this.stateTimer = setInterval(() => this.calls.size > 0 && this.schedule(), MIN_FLUSH_INTERVAL_MS);
+    this.stateTimer.unref();
     this.offReady = options.connection.onReadyChange((ready) => ready && void this.renew());
   }
 
@@ -65,7 +69,7 @@ export class OwnedCalls {
    * state is published and its lease released.
    */
   add(options: CallPublisherOptions): Promise<void> {
-    const publisher = new CallPublisher(options);
+    const publisher = new CallPublisher({ ...options, stateEveryMs: this.options.renewEveryMs });
     const offChange = options.listener.onChange(() => {
       publisher.dirty = true;
       this.schedule();
@@ -78,6 +82,7 @@ export class OwnedCalls {
   /** Stops the timers; the calls' own stops (awaited before this) released their leases. */
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.stateTimer);
     this.offReady();
   }
 
@@ -106,14 +111,15 @@ export class OwnedCalls {
   private async flush(): Promise<void> {
     const { connection } = this.options;
     this.flushing = true;
-    this.lastFlushAt = Date.now();
-    const items: PublishItem[] = [];
-    for (const publisher of this.calls.keys()) {
-      if (!publisher.dirty) continue;
-      if (connection.ready && publisher.held) items.push(publisher.take());
-      else publisher.skipped(); // stays dirty: published once the store is back and the lease is won
-    }
+    const now = Date.now();
+    this.lastFlushAt = now;
     try {
+      const items: PublishItem[] = [];
+      for (const publisher of this.calls.keys()) {
+        if (!publisher.due(now)) continue;
+        if (connection.ready && publisher.held) items.push(publisher.take(now));
+        else publisher.skipped(); // stays dirty: published once the store is back and the lease is won
+      }
       const batches: PublishItem[][] = [];
       for (let i = 0; i < items.length; i += MAX_CALLS_PER_SCRIPT) batches.push(items.slice(i, i + MAX_CALLS_PER_SCRIPT));
       await Promise.all(batches.map((batch) => this.publish(batch)));
@@ -148,7 +154,7 @@ export class OwnedCalls {
     for (const item of batch) item.publisher.published(item);
   }
 
-  /** Renews every lease, then publishes every call's metrics snapshot (it changes with the audio but fires no change). */
+  /** Renews every lease in one script (a few for hundreds of calls). */
   private async renew(): Promise<void> {
     const { connection, owner, leaseMs } = this.options;
     if (this.renewing || !connection.ready || this.calls.size === 0) return;
@@ -168,7 +174,6 @@ export class OwnedCalls {
     } finally {
       this.renewing = false;
     }
-    for (const publisher of this.calls.keys()) publisher.renewed();
     this.schedule();
   }
 
@@ -188,6 +193,7 @@ export class OwnedCalls {
         return;
       }
     }
+    if (!publisher.held) publisher.dirty = true;
     publisher.held = true;
   }
 
