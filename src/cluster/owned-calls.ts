@@ -11,7 +11,7 @@
 import type { Logger } from '../log.js';
 import type { ClusterConnection } from './connection.js';
 import { CallPublisher, type CallPublisherOptions, type PublishItem } from './call-publisher.js';
-import { keys, LEASE_RENEWALS, markEnded, PUBLISH_CHANGES, releaseLease, RENEW_LEASES } from './call-store.js';
+import { keys, LEASE_RENEWALS, type LeaseRenewal, markEnded, PUBLISH_CHANGES, releaseLease, RENEW_LEASES } from './call-store.js';
 import { ClusterStore } from './store.js';
 
 /**
@@ -120,9 +120,7 @@ export class OwnedCalls {
         if (connection.ready && publisher.held) items.push(publisher.take(now));
         else publisher.skipped(); // stays dirty: published once the store is back and the lease is won
       }
-      const batches: PublishItem[][] = [];
-      for (let i = 0; i < items.length; i += MAX_CALLS_PER_SCRIPT) batches.push(items.slice(i, i + MAX_CALLS_PER_SCRIPT));
-      await Promise.all(batches.map((batch) => this.publish(batch)));
+      await Promise.all(chunks(items).map((batch) => this.publish(batch)));
     } finally {
       this.flushing = false;
     }
@@ -160,15 +158,13 @@ export class OwnedCalls {
     if (this.renewing || !connection.ready || this.calls.size === 0) return;
     this.renewing = true;
     try {
-      const publishers = [...this.calls.keys()];
-      const batches: CallPublisher[][] = [];
-      for (let i = 0; i < publishers.length; i += MAX_CALLS_PER_SCRIPT) batches.push(publishers.slice(i, i + MAX_CALLS_PER_SCRIPT));
       await Promise.all(
-        batches.map(async (batch) => {
+        chunks([...this.calls.keys()]).map(async (batch) => {
           const scriptKeys = batch.flatMap((publisher) => [keys.lease(publisher.callId), keys.call(publisher.callId)]);
           const answers = (await this.renewLeases(scriptKeys, [owner, leaseMs]).catch(() => undefined)) as number[] | undefined;
           if (!answers) return;
-          await Promise.all(batch.map((publisher, i) => this.renewed(publisher, LEASE_RENEWALS[answers[i] ?? 0] ?? 'lost')));
+          // An answer that is not one of the four (never expected) leaves the call as it is until the next renewal.
+          await Promise.all(batch.map((publisher, i) => LEASE_RENEWALS[answers[i]] && this.renewed(publisher, LEASE_RENEWALS[answers[i]])));
         }),
       );
     } finally {
@@ -177,7 +173,7 @@ export class OwnedCalls {
     this.schedule();
   }
 
-  private async renewed(publisher: CallPublisher, answer: (typeof LEASE_RENEWALS)[number]): Promise<void> {
+  private async renewed(publisher: CallPublisher, answer: LeaseRenewal): Promise<void> {
     if (publisher.closed) return;
     if (answer === 'lost') {
       this.options.logger.warn('another instance took over the call; this one stops listening', { callId: publisher.callId });
@@ -222,6 +218,12 @@ export class OwnedCalls {
       // The store is away: the lease lapses by itself and the sweep of another instance finds the call over.
     }
   }
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += MAX_CALLS_PER_SCRIPT) out.push(items.slice(i, i + MAX_CALLS_PER_SCRIPT));
+  return out;
 }
 
 /** Resolves when the store is reachable, or after `ms` in any case. */
