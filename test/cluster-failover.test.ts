@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createClient } from '@redis/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startCluster, longScript, readAll, type ClusterHarness, type Line } from './helpers/cluster.js';
 import { VALID_NUMBER } from './helpers/harness.js';
@@ -84,5 +85,35 @@ describe('cluster mode: failover', () => {
     const failoverMs = failover!.receivedAt - killedAt;
     expect(failoverMs).toBeLessThan(LEASE_MS + 1000 + 3000);
     console.log(`failover took ${failoverMs} ms (lease ${LEASE_MS} ms)`);
+  });
+
+  it('an owner whose lease another instance holds writes nothing more to the call (fenced), and stops listening', async () => {
+    // A long lease: the owner flushes many times (every 250 ms) before its next renewal (every 2 s) finds it lost.
+    cluster = await startCluster({
+      env: { VAPI_MCP_LEASE_MS: '6000' },
+      sim: { speed: 10, script: longScript(60, 300), waitForListener: true, ringMs: 500, answerMs: 300 },
+    });
+    const a = await cluster.start('a');
+    const client = await a.connect();
+    const { callId } = await ok<{ callId: string }>(client, 'create_call', { customer: { number: VALID_NUMBER } });
+    await vi.waitFor(async () => expect((await ok<{ lines: unknown[] }>(client, 'read_transcript', { callId })).lines.length).toBeGreaterThan(2), EVENTUALLY);
+
+    const redis = createClient({ url: cluster.redis.url });
+    await redis.connect();
+    try {
+      // As if another instance had taken the call while this one was cut off: in one step, so every entry after
+      // `last` was written after the lease changed hands.
+      const [, newest] = (await redis
+        .multi()
+        .addCommand(['SET', `vcm:lease:${callId}`, 'another-instance', 'PX', '60000'])
+        .addCommand(['XREVRANGE', `vcm:events:${callId}`, '+', '-', 'COUNT', '1'])
+        .exec()) as [unknown, [string, string[]][]];
+      const last = newest[0][0];
+      await vi.waitFor(() => expect(a.stderr()).toMatch(/another instance took over the call; this one stops listening/), EVENTUALLY);
+      const after = (await redis.sendCommand(['XRANGE', `vcm:events:${callId}`, `(${last}`, '+'])) as unknown[];
+      expect(after).toEqual([]);
+    } finally {
+      await redis.close();
+    }
   });
 });

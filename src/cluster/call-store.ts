@@ -114,26 +114,35 @@ export type LeaseRenewal = 'held' | 'retaken' | 'retaken-entry-lost' | 'lost';
 export const LEASE_RENEWALS: LeaseRenewal[] = ['lost', 'held', 'retaken', 'retaken-entry-lost'];
 
 /**
- * Publishes the changes of many calls in one step. KEYS: per call its stream then its line list. ARGV: the stream's
- * approximate cap, the line list's cap, then per call: '1' when the line list is to be written anew (the store
- * lost it) else '0', the number of new lines n, the stream entry, the n lines. Per call the lines and the entry
- * land together, so a reader's catch-up (list + newest entry) never splits them.
+ * Publishes the changes of many calls in one step. KEYS: per call its stream, its line list and its lease. ARGV:
+ * the stream's approximate cap, the line list's cap, this instance's id, then per call: '1' when the line list is
+ * to be written anew (the store lost it) else '0', the number of new lines n, the stream entry, the n lines. Per
+ * call the lines and the entry land together, so a reader's catch-up (list + newest entry) never splits them.
+ * A call whose lease is not this instance's is left untouched (fenced: an instance cut off for longer than the
+ * lease must not write after the call's new owner); the answer lists those calls (1-based, in KEYS order).
  */
-export const PUBLISH_CHANGES = `local a = 3
-for i = 1, #KEYS, 2 do
+export const PUBLISH_CHANGES = `local fenced = {}
+local a = 4
+local call = 0
+for i = 1, #KEYS, 3 do
+  call = call + 1
   local n = tonumber(ARGV[a + 1])
-  if ARGV[a] == '1' then redis.call('DEL', KEYS[i + 1]) end
-  local first = a + 3
-  while first < a + 3 + n do
-    local last = math.min(first + 999, a + 2 + n)
-    redis.call('RPUSH', KEYS[i + 1], unpack(ARGV, first, last))
-    first = last + 1
+  if redis.call('GET', KEYS[i + 2]) ~= ARGV[3] then
+    fenced[#fenced + 1] = call
+  else
+    if ARGV[a] == '1' then redis.call('DEL', KEYS[i + 1]) end
+    local first = a + 3
+    while first < a + 3 + n do
+      local last = math.min(first + 999, a + 2 + n)
+      redis.call('RPUSH', KEYS[i + 1], unpack(ARGV, first, last))
+      first = last + 1
+    end
+    if n > 0 then redis.call('LTRIM', KEYS[i + 1], -tonumber(ARGV[2]), -1) end
+    redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[a + 2])
   end
-  if n > 0 then redis.call('LTRIM', KEYS[i + 1], -tonumber(ARGV[2]), -1) end
-  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[a + 2])
   a = a + 3 + n
 end
-return 1`;
+return fenced`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 

@@ -132,24 +132,34 @@ export class OwnedCalls {
 
   /** One script for the batch: on success every cursor moves on; on failure none does and the next flush resends. */
   private async publish(batch: PublishItem[]): Promise<void> {
-    const { streamMaxLen, maxLines } = this.options;
+    const { streamMaxLen, maxLines, owner } = this.options;
     const scriptKeys: string[] = [];
-    const args: (string | number)[] = [streamMaxLen, maxLines];
+    const args: (string | number)[] = [streamMaxLen, maxLines, owner];
     for (const item of batch) {
       const id = item.publisher.callId;
-      scriptKeys.push(keys.events(id), keys.lines(id));
+      scriptKeys.push(keys.events(id), keys.lines(id), keys.lease(id));
       args.push(item.replaceLines ? '1' : '0', item.lines.length, item.entry);
       for (const line of item.lines) args.push(JSON.stringify(line));
     }
+    let fenced: Set<number>;
     try {
-      await this.publishChanges(scriptKeys, args);
+      fenced = new Set((await this.publishChanges(scriptKeys, args)) as number[]);
     } catch (err) {
       // The store went away mid-flush: no cursor moved, the next flush after it returns sends the lines.
       this.options.logger.debug('could not publish call changes', { calls: batch.length, error: (err as Error).name });
       for (const item of batch) item.publisher.failed(item);
       return;
     }
-    for (const item of batch) item.publisher.published(item);
+    for (const [index, item] of batch.entries()) {
+      if (!fenced.has(index + 1)) {
+        item.publisher.published(item);
+        continue;
+      }
+      // The lease is not this instance's (it lapsed, or another instance holds it): nothing was written. The next
+      // renewal retakes it (publishing resumes) or finds the call lost (this instance stops listening).
+      item.publisher.held = false;
+      item.publisher.failed(item);
+    }
   }
 
   /** Renews every lease in one script (a few for hundreds of calls). */
