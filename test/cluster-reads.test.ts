@@ -18,7 +18,7 @@ afterEach(async () => {
 
 describe('cluster mode: any instance serves any call', () => {
   it('place on A, read on B and C: identical lines and cursors; a subscription on C gets updates', async () => {
-    const turns = 12;
+    const turns = 30;
     cluster = await startCluster({ sim: { speed: 20, script: longScript(turns), waitForListener: true, ringMs: 1000, answerMs: 500 } });
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => cluster!.start(name)));
     const [clientA, clientB, clientC] = await Promise.all([a.connect(), b.connect(), c.connect()]);
@@ -28,7 +28,22 @@ describe('cluster mode: any instance serves any call', () => {
     clientC.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
     await clientC.subscribeResource({ uri: `vapi://calls/${callId}/transcript` });
 
-    const [onA, onB, onC] = await Promise.all([readAll(clientA, callId), readAll(clientB, callId), readAll(clientC, callId)]);
+    // An instance that first hears of the call mid-call catches up from the stream: the lines so far, and the owner's
+    // last published state with its audio metrics (carried by an entry a few back when the newest has none).
+    let lateRead: Promise<{ lines: unknown[]; ended?: boolean; audio?: { source: string } }> | undefined;
+    const startLate = async () => {
+      const late = await (await cluster!.start('d')).connect();
+      return ok<{ lines: unknown[]; ended?: boolean; audio?: { source: string } }>(late, 'read_transcript', { callId });
+    };
+    const [onA, onB, onC] = await Promise.all([
+      readAll(clientA, callId, (line) => void (line.seq === 4 && (lateRead = startLate()))),
+      readAll(clientB, callId),
+      readAll(clientC, callId),
+    ]);
+    const late = await lateRead!;
+    expect(late.lines.length).toBeGreaterThan(3);
+    expect(late.ended).toBe(false);
+    expect(late.audio?.source).toBe('audio');
     // The first message and every scripted turn, numbered 1..n, in order, once each.
     expect(onA.lines.map((l) => l.seq)).toEqual(Array.from({ length: turns + 1 }, (_, i) => i + 1));
     expect(onA.lines.at(-1)?.text).toBe(`Line number ${turns} of the conversation.`);

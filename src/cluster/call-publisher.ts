@@ -43,6 +43,8 @@ export interface PublishItem {
   /** The line list is written anew (the store lost it). */
   replaceLines: boolean;
   entry: string;
+  /** The entry carries the listener's state (refreshed for it): should it fail, the next one carries it again. */
+  withState: boolean;
   /** The cursor's reset count when the item was made: a reset meanwhile (the store came back empty) wins. */
   resets: number;
   /** Waiting for this item's outcome (a waiter added later waits for the next item: it may want a later change). */
@@ -65,11 +67,9 @@ export class CallPublisher {
   /** Resolved after the next batch that considered this call: true when it published it. */
   private waiters: ((published: boolean) => void)[] = [];
   /**
-   * The listener's state and audio summary as last published, serialised. Computing the audio metrics and
-   * serialising them on every change (partials come many a second) cost more than the rest of publishing: they
-   * are refreshed every stateEveryMs (a third of the lease) and whenever the call's lifecycle changes.
+   * The listener's state and audio summary are published when refreshed: every stateEveryMs (a third of the lease,
+   * at most STATE_EVERY_MAX_MS), whenever the call's lifecycle changes, and after a failed entry that carried them.
    */
-  private stateJson = '';
   private lifecycleKey = '';
   private refreshState = true;
   /**
@@ -103,6 +103,7 @@ export class CallPublisher {
     await this.options.restoreEntry();
     this.nextSeq = 1;
     this.replaceLines = true;
+    this.refreshState = true;
     this.resets++;
     this.dirty = true;
   }
@@ -139,11 +140,13 @@ export class CallPublisher {
       lines: page.lines,
       nextSeq: page.nextSeq,
       replaceLines: this.replaceLines,
-      entry: this.entryJson(page.lines),
+      entry: '',
+      withState: false,
       resets: this.resets,
       waiters: this.waiters,
     };
     this.waiters = [];
+    this.fillEntry(item);
     return item;
   }
 
@@ -160,29 +163,37 @@ export class CallPublisher {
   /** The batch carrying `item` failed: nothing moves, and the next batch sends the call again. */
   failed(item: PublishItem): void {
     this.dirty = true;
+    if (item.withState) this.refreshState = true;
     settle(item.waiters, false);
   }
 
-  /** A StreamEntry as JSON, with the state part reused unless it is due (see stateJson). */
-  private entryJson(lines: StreamEntry['lines']): string {
+  /**
+   * The item's StreamEntry as JSON. The state and audio summary go in only when refreshed (due, or the lifecycle
+   * changed): computing and serialising them on every change cost more than the rest of publishing, and an entry
+   * without them leaves the last ones standing for readers.
+   */
+  private fillEntry(item: PublishItem): void {
     const { listener, owner } = this.options;
     const lifecycle = listener.lifecycle();
     const lifecycleKey = `${lifecycle.status}|${lifecycle.listening}|${lifecycle.ended}|${lifecycle.filesFinal}`;
-    if (this.refreshState || lifecycleKey !== this.lifecycleKey) {
-      const state: Pick<StreamEntry, 'state' | 'summary'> = { state: listener.state(), summary: listener.audioSummaryLine() };
-      this.stateJson = JSON.stringify(state).slice(1, -1);
-      this.lifecycleKey = lifecycleKey;
-      this.refreshState = false;
-    }
     const rest: Omit<StreamEntry, 'state' | 'summary'> = {
       owner,
-      lines,
+      lines: item.lines,
       live: listener.transcript.liveSnapshot(),
       ...(this.failover && { failover: this.failover }),
       ...(this.options.failovers > 0 && { failovers: this.options.failovers }),
     };
-    return `{${this.stateJson},${JSON.stringify(rest).slice(1)}`;
+    if (!this.refreshState && lifecycleKey === this.lifecycleKey) {
+      item.entry = JSON.stringify(rest);
+      return;
+    }
+    const state: Pick<StreamEntry, 'state' | 'summary'> = { state: listener.state(), summary: listener.audioSummaryLine() };
+    this.lifecycleKey = lifecycleKey;
+    this.refreshState = false;
+    item.withState = true;
+    item.entry = `{${JSON.stringify(state).slice(1, -1)},${JSON.stringify(rest).slice(1)}`;
   }
+
 }
 
 function settle(waiters: ((published: boolean) => void)[], published: boolean): void {

@@ -14,7 +14,7 @@ import type { ListenerRegistry } from '../live/registry.js';
 import type { Logger } from '../log.js';
 import type { KnownCall } from '../vapi/call-directory.js';
 import type { ClusterConnection } from './connection.js';
-import { parseEntry, parseLine, type StreamEntry } from './entry.js';
+import { ENTRIES_TO_FIND_STATE, parseEntry, parseLine, type StreamEntry } from './entry.js';
 import { StreamFollower } from './follower.js';
 import { CallMirror } from './mirror.js';
 import { OwnedCalls } from './owned-calls.js';
@@ -237,17 +237,23 @@ export class ClusterCalls {
     }
   }
 
-  /** The call's line list and newest stream entry, read atomically (the follower goes on after that entry). */
+  /**
+   * The call's line list and newest stream entry, read atomically (the follower goes on after that entry), with the
+   * newest published state (an entry carries it only when it was refreshed, so it may be a few entries back).
+   */
   private async readBack(callId: string): Promise<ReadBack> {
-    const [rawLines, newest] = (await this.options.connection.client
+    const [rawLines, newestFirst] = (await this.options.connection.client
       .multi()
       .addCommand(['LRANGE', keys.lines(callId), '0', '-1'])
-      .addCommand(['XREVRANGE', keys.events(callId), '+', '-', 'COUNT', '1'])
+      .addCommand(['XREVRANGE', keys.events(callId), '+', '-', 'COUNT', String(ENTRIES_TO_FIND_STATE)])
       .exec()) as unknown as [string[], [string, string[]][]];
     const lines = rawLines.map(parseLine);
-    const [id, fields] = newest[0] ?? [];
-    const entry = fields ? parseEntry(fields[fields.indexOf('d') + 1] ?? '') : undefined;
-    return { lines, ...(id && entry && { newest: { id, entry } }) };
+    const entries = newestFirst.map(([id, fields]) => ({ id, entry: parseEntry(fields[fields.indexOf('d') + 1] ?? '') }));
+    const newest = entries[0];
+    if (!newest?.entry) return { lines };
+    const stated = entries.find(({ entry }) => entry?.state)?.entry;
+    const entry = newest.entry.state || !stated ? newest.entry : { ...newest.entry, state: stated.state, summary: stated.summary };
+    return { lines, newest: { id: newest.id, entry } };
   }
 
   /** Takes over the live calls whose lease lapsed (their owner died or lost the store for longer than the lease). */

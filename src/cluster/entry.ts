@@ -8,19 +8,28 @@ export interface StreamEntry {
   /** Final lines new since the previous entry, with their seqs. */
   lines: TranscriptLine[];
   live: LiveSnapshot;
-  state: ListenerState;
-  /** The listener's one-line audio summary (text faces show it). */
-  summary: string;
+  /**
+   * The listener's state and one-line audio summary (text faces show it): only in entries where they were
+   * refreshed (at least every STATE_EVERY_MAX_MS, and whenever the call's lifecycle changes); an entry without
+   * them leaves the last ones standing.
+   */
+  state?: ListenerState;
+  summary?: string;
   /** Set on the first entry of an instance that took the call over after its owner stopped renewing the lease. */
   failover?: { at: number; fromSeq: number };
   /** Takeovers in the call's life so far (each one a stretch nobody heard). */
   failovers?: number;
 }
 
+/** The owner refreshes the state it publishes at least this often (its entries are at least 250 ms apart). */
+export const STATE_EVERY_MAX_MS = 2_000;
+/** So among a call's newest this many entries one carries the state (a reader catching up reads them). */
+export const ENTRIES_TO_FIND_STATE = STATE_EVERY_MAX_MS / 250 + 2;
+
 export function parseEntry(raw: string): StreamEntry | undefined {
   try {
     const entry = JSON.parse(raw) as StreamEntry;
-    return entry && typeof entry === 'object' && Array.isArray(entry.lines) && entry.state ? entry : undefined;
+    return entry && typeof entry === 'object' && Array.isArray(entry.lines) && (entry.state === undefined || typeof entry.state === 'object') ? entry : undefined;
   } catch {
     return undefined;
   }

@@ -43,8 +43,10 @@ export class CallMirror implements ListenerView {
     for (const line of entry.lines) this.transcript.adoptLine(line);
     this.transcript.adoptLive(entry.live);
     this.failovers = entry.failovers ?? this.failovers;
-    this.latest = entry;
-    if (entry.state.filesFinal || entry.state.ended) this.resolveEnded();
+    // An entry without the state leaves the last one standing (entry.ts).
+    this.latest = entry.state ? entry : { ...entry, state: this.latest?.state, summary: this.latest?.summary };
+    const state = this.latest.state;
+    if (state?.filesFinal || state?.ended) this.resolveEnded();
     for (const fn of this.changeFns) fn();
   }
 
@@ -59,7 +61,7 @@ export class CallMirror implements ListenerView {
   }
 
   state(): ListenerState {
-    if (this.latest) return { ...this.latest.state, callId: this.callId };
+    if (this.latest?.state) return { ...this.latest.state, callId: this.callId };
     return {
       callId: this.callId,
       status: this.status,

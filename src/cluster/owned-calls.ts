@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { ClusterConnection } from './connection.js';
 import { CallPublisher, type CallPublisherOptions, type PublishItem } from './call-publisher.js';
 import { keys, LEASE_RENEWALS, type LeaseRenewal, markEnded, PUBLISH_CHANGES, releaseLease, RENEW_LEASES } from './call-store.js';
+import { STATE_EVERY_MAX_MS } from './entry.js';
 import { ClusterStore } from './store.js';
 
 /**
@@ -69,7 +70,7 @@ export class OwnedCalls {
    * state is published and its lease released.
    */
   add(options: CallPublisherOptions): Promise<void> {
-    const publisher = new CallPublisher({ ...options, stateEveryMs: this.options.renewEveryMs });
+    const publisher = new CallPublisher({ ...options, stateEveryMs: Math.min(this.options.renewEveryMs, STATE_EVERY_MAX_MS) });
     const offChange = options.listener.onChange(() => {
       publisher.dirty = true;
       this.schedule();
