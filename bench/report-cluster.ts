@@ -8,7 +8,7 @@ export function renderCluster(r: BenchResults): string[] {
   if ('skipped' in cluster) return ['', `**Cluster mode**: not run (${cluster.skipped}).`];
   const out = [
     '',
-    `**Cluster mode** (\`VAPI_MCP_REDIS_URL\`): the capacity step run twice, interleaved, on the measured core: one server in memory, and one server in cluster mode owning every call with a second instance standing by on the same Redis (Redis and the standby on the load core). CPU per 100 calls is the server's CPU ÷ calls × 100.`,
+    `**Cluster mode** (\`VAPI_MCP_REDIS_URL\`): the capacity step run both ways, interleaved, on the measured core (each pair repeated, one row per run): one server in memory, and one server in cluster mode owning every call with a second instance standing by on the same Redis (Redis and the standby on the load core). CPU per 100 calls is the server's CPU ÷ calls × 100.`,
     '',
     '| calls | in memory: CPU (per 100 calls) | cluster: CPU (per 100 calls) | cluster ÷ in memory | standby CPU | Redis CPU | Redis commands per call-second | Redis CPU per call-second |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -7,6 +7,8 @@ export const SECTIONS: readonly Section[] = ['capacity', 'duration', 'baseline',
 export interface ClusterSettings {
   /** Capacity steps run both ways, interleaved. */
   calls: number[];
+  /** Each step's pair is run this many times (rounds over `calls`). */
+  repeats: number;
   /** Calls placed on the instance that is then killed. */
   failoverCalls: number;
   /** VAPI_MCP_LEASE_MS for the failover measure. */
@@ -115,7 +117,7 @@ export const FULL: BenchSettings = {
   startup: { runs: 9 },
   overhead: { warmup: 30, iterations: 300 },
   http: { calls: 100, sessions: 10, staggerMs: 3_000, warmupMs: 3_000, windowMs: 12_000, tokenChecks: 5_000 },
-  cluster: { calls: [100, 300], failoverCalls: 50, leaseMs: 5_000 },
+  cluster: { calls: [100, 300], repeats: 3, failoverCalls: 50, leaseMs: 5_000 },
 };
 
 export const QUICK: BenchSettings = {
@@ -129,5 +131,5 @@ export const QUICK: BenchSettings = {
   startup: { runs: 2 },
   overhead: { warmup: 5, iterations: 20 },
   http: { calls: 5, sessions: 2, staggerMs: 300, warmupMs: 1_000, windowMs: 1_500, tokenChecks: 300 },
-  cluster: { calls: [5], failoverCalls: 3, leaseMs: 1_000 },
+  cluster: { calls: [5], repeats: 1, failoverCalls: 3, leaseMs: 1_000 },
 };
