@@ -86,7 +86,7 @@ describe('JsonlWriter', () => {
     let resumed = 0;
     const w = new JsonlWriter(file, { openFile: disk.openFile, retryDelayMs: 5, maxRetryDelayMs: 20, onError, onStall: (e) => stalls.push(e), onResume: () => resumed++ });
     w.append({ n: 0, text: 'before the disk filled' });
-    await until(async () => ((await readLines(file)).length === 1 ? true : undefined));
+    await vi.waitFor(async () => expect(await readLines(file)).toHaveLength(1), EVENTUALLY);
     disk.room = 30; // part of the next record fits, then ENOSPC
     for (let n = 1; n <= 9; n++) w.append({ n, text: `final line ${n} `.repeat(4) });
     await until(() => (w.stalled ? true : undefined));

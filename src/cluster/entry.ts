@@ -21,10 +21,15 @@ export interface StreamEntry {
   failovers?: number;
 }
 
-/** The owner refreshes the state it publishes at least this often (its entries are at least 250 ms apart). */
+/**
+ * A call's entries are at least this many ms apart. Partials and speech updates come several a second; a reader on
+ * another instance sees what is being said a quarter of a second later at most.
+ */
+export const MIN_ENTRY_INTERVAL_MS = 250;
+/** The owner refreshes the state it publishes at least this often. */
 export const STATE_EVERY_MAX_MS = 2_000;
 /** So among a call's newest this many entries one carries the state (a reader catching up reads them). */
-export const ENTRIES_TO_FIND_STATE = STATE_EVERY_MAX_MS / 250 + 2;
+export const ENTRIES_TO_FIND_STATE = STATE_EVERY_MAX_MS / MIN_ENTRY_INTERVAL_MS + 2;
 
 export function parseEntry(raw: string): StreamEntry | undefined {
   try {

@@ -4,7 +4,7 @@
  * (`XADD … MAXLEN ~`, with the new final lines appended to the call's line list in the same step). Each call's
  * part (cursor, cached state) is a CallPublisher.
  *
- * Flushes are at least MIN_FLUSH_INTERVAL_MS apart, so a call gets at most one entry per that many ms, and a change
+ * Flushes are at least MIN_ENTRY_INTERVAL_MS apart, so a call gets at most one entry per that many ms, and a change
  * reaches other instances at most that much later. The cost of publishing is per command on this side (encoding,
  * a promise, a reply, their garbage), so a batch for hundreds of calls costs about what one call's entry did.
  */
@@ -12,14 +12,9 @@ import type { Logger } from '../log.js';
 import type { ClusterConnection } from './connection.js';
 import { CallPublisher, type CallPublisherOptions, type PublishItem } from './call-publisher.js';
 import { keys, LEASE_RENEWALS, type LeaseRenewal, markEnded, PUBLISH_CHANGES, releaseLease, RENEW_LEASES } from './call-store.js';
-import { STATE_EVERY_MAX_MS } from './entry.js';
+import { MIN_ENTRY_INTERVAL_MS, STATE_EVERY_MAX_MS } from './entry.js';
 import { ClusterStore } from './store.js';
 
-/**
- * At most one flush per this many ms. Partials and speech updates come several a second; a reader on another
- * instance sees what is being said a quarter of a second later at most.
- */
-const MIN_FLUSH_INTERVAL_MS = 250;
 /** Calls per script: each script runs alone on the server, so hundreds of calls go as a few scripts in a row. */
 const MAX_CALLS_PER_SCRIPT = 200;
 
@@ -60,7 +55,7 @@ export class OwnedCalls {
     this.renewLeases = store.script(RENEW_LEASES);
     this.timer = setInterval(() => void this.renew(), options.renewEveryMs);
     this.timer.unref();
-    this.stateTimer = setInterval(() => this.calls.size > 0 && this.schedule(), MIN_FLUSH_INTERVAL_MS);
+    this.stateTimer = setInterval(() => this.calls.size > 0 && this.schedule(), MIN_ENTRY_INTERVAL_MS);
     this.stateTimer.unref();
     this.offReady = options.connection.onReadyChange((ready) => ready && void this.renew());
   }
@@ -95,7 +90,7 @@ export class OwnedCalls {
     publisher.skipped();
   }
 
-  /** Changes within MIN_FLUSH_INTERVAL_MS of the last flush (partials come many a second) share the next one. */
+  /** Changes within MIN_ENTRY_INTERVAL_MS of the last flush (partials come many a second) share the next one. */
   private schedule(): void {
     if (this.flushing) this.again = true;
     if (this.scheduled || this.flushing) return;
@@ -104,7 +99,7 @@ export class OwnedCalls {
       this.scheduled = false;
       void this.flush();
     };
-    const wait = this.lastFlushAt + MIN_FLUSH_INTERVAL_MS - Date.now();
+    const wait = this.lastFlushAt + MIN_ENTRY_INTERVAL_MS - Date.now();
     if (wait > 0) setTimeout(run, wait).unref();
     else setImmediate(run);
   }
