@@ -62,19 +62,21 @@ export function renderCapacity(r: BenchResults): string[] {
       '',
       `**A/B in one run** against \`${ref.ref}\` (${ref.commit.slice(0, 12)}), built in a temporary worktree; the builds alternate step by step (the order rotates). ` +
         `Largest N held: ${ref.ref} **${ref.maxHeld}** (${ref.stoppedBecause}); ours with the analysis off **${off?.maxHeld ?? '–'}**; ours **${capacity.maxHeld}**. ` +
-        'CPU per call is the step\'s CPU ÷ calls, in thousandths of a core.',
+        'CPU per call is the step\'s CPU ÷ calls, in thousandths of a core; where a step was repeated, the mean of its runs, and the ratio pools the pairs.',
       '',
       `| calls | ${ref.ref} CPU | ours, analysis off | ours | per call: ${ref.ref} / ours off / ours | ours off ÷ ${ref.ref} |`,
       '|---:|---:|---:|---:|---|---:|',
     );
     const counts = [...new Set([...ref.steps, ...(off?.steps ?? []), ...capacity.steps].map((s) => s.calls))].sort((a, b) => a - b);
+    const pairs = off ? abPairs(ref, off) : [];
     for (const calls of counts) {
-      const a = stepAt(ref, calls);
-      const b = off ? stepAt(off, calls) : undefined;
-      const c = stepAt(capacity, calls);
-      const perCall = (s: CapacityStep | undefined) => (s ? ((s.server.cpuPercent / 100 / calls) * 1000).toFixed(2) : '–');
-      const ratio = a && b && a.server.cpuPercent > 0 ? `${(b.server.cpuPercent / a.server.cpuPercent).toFixed(2)}×` : '–';
-      out.push(`| ${calls} | ${cpu(a)} | ${cpu(b)} | ${cpu(c)} | ${perCall(a)} / ${perCall(b)} / ${perCall(c)} | ${ratio} |`);
+      const a = runsAt(ref, calls);
+      const b = off ? runsAt(off, calls) : [];
+      const c = runsAt(capacity, calls);
+      const perCall = (runs: CapacityStep[]) => (runs.length > 0 ? ((meanCpu(runs) / 100 / calls) * 1000).toFixed(2) : '–');
+      const pooled = pairs.filter((p) => p.calls === calls);
+      const ratio = pooled.length > 0 ? `${(pooled.reduce((x, p) => x + p.ours, 0) / pooled.reduce((x, p) => x + p.ref, 0)).toFixed(2)}×${pooled.length > 1 ? ` (${pooled.length} pairs)` : ''}` : '–';
+      out.push(`| ${calls} | ${cpuRuns(a)} | ${cpuRuns(b)} | ${cpuRuns(c)} | ${perCall(a)} / ${perCall(b)} / ${perCall(c)} | ${ratio} |`);
     }
   }
 
@@ -120,6 +122,30 @@ export function generatorPeak(r: BenchResults): { calls: number; cpuPercent: num
 
 function stepAt(result: CapacityResult, calls: number): CapacityStep | undefined {
   return result.steps.find((s): s is CapacityStep => !('aborted' in s) && s.calls === calls);
+}
+
+/** The steps both builds held at the same count, the n-th run of one beside the n-th run of the other. */
+export function abPairs(ref: CapacityResult, ours: CapacityResult): { calls: number; ref: number; ours: number }[] {
+  const counts = [...new Set(ref.steps.map((s) => s.calls))].sort((a, b) => a - b);
+  return counts.flatMap((calls) => {
+    const theirs = runsAt(ref, calls);
+    const mine = runsAt(ours, calls);
+    return theirs.flatMap((a, i) => (mine[i] && a.held && mine[i].held ? [{ calls, ref: a.server.cpuPercent, ours: mine[i].server.cpuPercent }] : []));
+  });
+}
+
+function runsAt(result: CapacityResult, calls: number): CapacityStep[] {
+  return result.steps.filter((s): s is CapacityStep => !('aborted' in s) && s.calls === calls);
+}
+
+function meanCpu(runs: CapacityStep[]): number {
+  return runs.reduce((a, s) => a + s.server.cpuPercent, 0) / runs.length;
+}
+
+/** One run's CPU and verdict, or several runs' mean with each run's figure. */
+function cpuRuns(runs: CapacityStep[]): string {
+  if (runs.length <= 1) return cpu(runs[0]);
+  return `${meanCpu(runs).toFixed(1)}% (${runs.map((s) => `${s.server.cpuPercent}% ${s.held ? '✓' : '✗'}`).join(', ')})`;
 }
 
 function cpu(s: CapacityStep | undefined): string {

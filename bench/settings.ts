@@ -16,10 +16,11 @@ export interface ClusterSettings {
 }
 
 export interface CapacitySettings {
-  /** Concurrent calls per step, ascending; past the last one the count doubles until the step is not held. */
+  /** Concurrent calls per step, ascending; past the last one the count grows by `growth` until the step is not held. */
   steps: number[];
-  /** No step above this many calls (the doubling's end; the last listed step when --steps is given). */
+  /** No step above this many calls (the growth's end; the last listed step when --steps is given). */
   maxCalls: number;
+  growth: number;
   /** After a failure, this many bisection steps between the last held and the failed count. */
   bisect: number;
   /** Calls are started evenly over this time, so they are not in lock-step. */
@@ -37,6 +38,12 @@ export interface CapacitySettings {
   tickMs: number;
   /** Run the ramp a second time with the audio analysis off (VAPI_AUDIO_ANALYSIS=0) to compare. */
   compareAnalysisOff: boolean;
+  /**
+   * With --ab: after the ramps, the two largest listed steps held by both the other build and ours without the
+   * analysis are run this many more times, alternating, so the A/B pools several steps (one 12 s step's noise on
+   * this machine is the size of the difference it measures).
+   */
+  abRepeats: number;
   /** Also ramp the least-work listener (bench/children/bytes-listener.ts) on the measured core: the physical limit. */
   leastWork: boolean;
   /**
@@ -98,6 +105,7 @@ export const FULL: BenchSettings = {
   capacity: {
     steps: [1, 10, 50, 100, 200, 400, 800],
     maxCalls: 12_800,
+    growth: 1.25,
     bisect: 3,
     staggerMs: 3_000,
     warmupMs: 3_000,
@@ -108,6 +116,7 @@ export const FULL: BenchSettings = {
     captureMinutes: 3,
     tickMs: 20,
     compareAnalysisOff: true,
+    abRepeats: 2,
     leastWork: true,
     generatorProofCalls: 2_000,
     profileAnalysis: true,
@@ -125,7 +134,7 @@ export const QUICK: BenchSettings = {
   pin: true,
   seed: 20_240_611,
   sections: [...SECTIONS],
-  capacity: { ...FULL.capacity, steps: [2, 10], maxCalls: 10, bisect: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500, generatorProofCalls: 20 },
+  capacity: { ...FULL.capacity, steps: [2, 10], maxCalls: 10, bisect: 0, abRepeats: 0, staggerMs: 300, warmupMs: 1_500, windowMs: 1_500, generatorProofCalls: 20 },
   duration: { marksMinutes: [1, 3], speed: 300, heapSnapshots: false },
   baseline: { minutes: [0.25], naiveCapMs: 5_000, replaySpeed: 200 },
   startup: { runs: 2 },

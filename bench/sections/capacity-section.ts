@@ -8,7 +8,7 @@ import type { CapacitySettings } from '../settings.js';
 import { capacityResult, describeStep, runStepSafely, type AbortedStep, type CapacityResult, type CapacityStep, type ServerUnderTest } from './capacity.js';
 import { describeAnalysisProfile, profileAnalysis, type AnalysisProfile } from './analysis-profile.js';
 import { describeLeastWorkStep, runLeastWorkStep, type LeastWorkStep } from './least-work.js';
-import { runRamps, type RampOutcome, type RampSubject } from './ramp.js';
+import { rotate, runRamps, type RampOutcome, type RampSubject } from './ramp.js';
 
 export interface LeastWorkResult {
   steps: LeastWorkStep[];
@@ -56,9 +56,23 @@ export async function runCapacitySection(settings: CapacitySettings, context: Ru
   if (settings.leastWork) {
     subjects.push({ name: 'least work', run: (calls) => runLeastWorkStep(calls, settings, context), describe: (s) => describeLeastWorkStep(s as LeastWorkStep) });
   }
-  const plan = { steps: settings.steps, maxCalls: settings.maxCalls, bisect: settings.bisect };
+  const plan = { steps: settings.steps, maxCalls: settings.maxCalls, growth: settings.growth, bisect: settings.bisect };
   const outcomes = await runRamps(subjects, plan, context.log);
   const byName = (name: string) => outcomes[subjects.findIndex((s) => s.name === name)];
+  if (reference && settings.compareAnalysisOff && settings.abRepeats > 0) {
+    const pair = [reference.ref, 'ours, analysis off'].map((name) => ({ subject: subjects.find((s) => s.name === name)!, outcome: byName(name) }));
+    const heldByBoth = settings.steps.filter((calls) => pair.every(({ outcome }) => outcome.steps.some((s) => s.calls === calls && s.held)));
+    const counts = heldByBoth.slice(-2);
+    for (let round = 1; round <= settings.abRepeats; round++) {
+      for (const calls of counts) {
+        for (const { subject, outcome } of rotate(pair, round)) {
+          const step = await subject.run(calls);
+          outcome.steps.push(step);
+          context.log(`${subject.describe(step)} (A/B repeat ${round})`);
+        }
+      }
+    }
+  }
   const asServer = (outcome: RampOutcome<AnyStep>) => outcome as RampOutcome<CapacityStep | AbortedStep>;
   const result: CapacitySectionResult = { capacity: capacityResult(true, asServer(byName('ours'))) };
   if (settings.compareAnalysisOff) result.capacityNoAnalysis = capacityResult(false, asServer(byName('ours, analysis off')));

@@ -1,8 +1,9 @@
 /**
  * Several ramps in one run, step by step: at each count of calls every subject that has not failed yet runs once,
  * in an order that rotates from step to step, so a neighbour's noise or the machine's drift falls on all of them
- * alike. Past the listed steps the count doubles until every subject has failed (or `maxCalls`); then each
- * subject bisects between its largest held count and its first failure.
+ * alike. Past the listed steps the count grows by `growth` (rounded to 50 calls) until every subject has failed (or
+ * `maxCalls`); then each subject bisects between its largest held count and its first failure. A modest growth
+ * keeps the highest step, where the load generator works hardest, near the subjects' ceilings.
  */
 
 export interface RampStep {
@@ -26,8 +27,10 @@ export interface RampOutcome<S extends RampStep> {
 
 export interface RampPlan {
   steps: number[];
-  /** Keep doubling past the last listed step, up to this many calls. */
+  /** Keep growing past the last listed step, up to this many calls. */
   maxCalls: number;
+  /** Each step past the listed ones is this many times the one before. */
+  growth: number;
   bisect: number;
 }
 
@@ -36,7 +39,7 @@ export async function runRamps<S extends RampStep>(subjects: RampSubject<S>[], p
   let round = 0;
   let calls = 0;
   for (let index = 0; ; index++, round++) {
-    const next = index < plan.steps.length ? plan.steps[index] : calls * 2;
+    const next = index < plan.steps.length ? plan.steps[index] : grow(calls, plan.growth);
     const active = state.filter((s) => s.failedAt === undefined);
     if (active.length === 0) break;
     if (next > plan.maxCalls || next <= 0) {
@@ -70,7 +73,11 @@ export async function runRamps<S extends RampStep>(subjects: RampSubject<S>[], p
   return state.map((s) => ({ steps: s.steps, maxHeld: s.steps.reduce((max, step) => (step.held ? Math.max(max, step.calls) : max), 0), stoppedBecause: s.stoppedBecause }));
 }
 
-function rotate<T>(items: T[], by: number): T[] {
+function grow(calls: number, growth: number): number {
+  return Math.max(calls + 1, Math.round((calls * growth) / 50) * 50);
+}
+
+export function rotate<T>(items: T[], by: number): T[] {
   if (items.length === 0) return items;
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
