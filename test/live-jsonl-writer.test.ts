@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -48,6 +48,42 @@ describe('JsonlWriter', () => {
     expect(w.pendingBytes).toBeGreaterThan(0);
     await w.close();
     expect((await readLines(file)).map((l) => l.n)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a lazy record that arrives during a write waits for its own flush; one that is not lazy follows the write at once', async () => {
+    const file = path.join(dir, 'slow.jsonl');
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let writes = 0;
+    // A disk whose first write hangs until released (a busy thread pool).
+    const slowDisk = async (p: string, flags: string, mode: number) => {
+      const fh = await open(p, flags, mode);
+      return new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'writev') {
+            return async (buffers: Buffer[], position?: number) => {
+              if (++writes === 1) await gate;
+              return target.writev(buffers, position);
+            };
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    };
+    const w = new JsonlWriter(file, { flushIntervalMs: 60_000, openFile: slowDisk });
+    w.append({ n: 1 });
+    await vi.waitFor(() => expect(writes).toBe(1), EVENTUALLY);
+    w.append({ n: 2 }, { lazy: true });
+    release();
+    await vi.waitFor(() => expect(w.bytesWritten).toBeGreaterThan(0), EVENTUALLY);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toBe(1);
+    expect((await readLines(file)).map((l) => l.n)).toEqual([1]);
+    w.append({ n: 3 });
+    await vi.waitFor(async () => expect((await readLines(file)).map((l) => l.n)).toEqual([1, 2, 3]), EVENTUALLY);
+    expect(writes).toBe(2);
+    await w.close();
   });
 
   it('appends to an existing file instead of replacing it', async () => {

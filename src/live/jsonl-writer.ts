@@ -2,7 +2,9 @@
  * Append-only JSON Lines file: one record per line, streamed as records arrive, flushed on close.
  *
  * - Records queue as strings and are written in batches with one write in flight. A record appended `lazy` waits
- *   up to `flushIntervalMs` (or until 64 KiB are queued, or the next record that is not lazy) to share a write.
+ *   up to `flushIntervalMs` (or until 64 KiB are queued, or the next record that is not lazy) to share a write,
+ *   also when it arrives during a write (written right after it, lazy records made writes as frequent as the
+ *   disk was slow).
  * - The file only ever ends on a whole record: a write that fails part-way is cut back to the last whole line.
  * - A full disk (ENOSPC, EDQUOT) stalls the writer instead of stopping it: the queue is kept and the write is
  *   retried with backoff. Records arriving while more than `maxPendingBytes` wait are dropped and counted; the
@@ -44,6 +46,8 @@ export class JsonlWriter {
   private readonly writes: DiskWriteQueue;
   private lost: { records: number; bytes: number; from: number; to: number } | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** What is queued is due: a record that is not lazy, a lazy one's wait is over, or the writer is closing. */
+  private due = false;
 
   constructor(path: string, options: JsonlWriterOptions = {}) {
     this.path = path;
@@ -52,7 +56,7 @@ export class JsonlWriter {
     this.writes = new DiskWriteQueue(
       {
         writeBatch: () => this.writeBatch(),
-        hasWork: () => this.fh !== undefined && this.queue.length > 0,
+        hasWork: () => this.fh !== undefined && this.due && this.queue.length > 0,
         discard: () => {
           this.queue = [];
           this.queuedBytes = 0;
@@ -97,10 +101,15 @@ export class JsonlWriter {
     if (lazy && wait > 0 && this.queuedBytes < LAZY_MAX_BYTES) {
       this.flushTimer ??= setTimeout(() => {
         this.flushTimer = undefined;
-        this.writes.kick();
+        this.flush();
       }, wait).unref();
       return;
     }
+    this.flush();
+  }
+
+  private flush(): void {
+    this.due = true;
     this.writes.kick();
   }
 
@@ -133,7 +142,7 @@ export class JsonlWriter {
     this.writes.lastAttempt();
     await this.ready;
     if (!this.error) this.queueLostNote();
-    this.writes.kick();
+    this.flush();
     await this.writes.idle();
     const fh = this.fh;
     this.fh = undefined;
@@ -156,16 +165,18 @@ export class JsonlWriter {
   /** Everything queued as one write at the end of the last whole record. */
   private async writeBatch(): Promise<boolean> {
     const fh = this.fh;
-    if (!fh || this.queue.length === 0) return false;
+    if (!fh || !this.due || this.queue.length === 0) return false;
     const text = this.queue.join('');
     this.queue = [];
     this.queuedBytes = 0;
+    this.due = false;
     const data = Buffer.from(text, 'utf8');
     try {
       await writeFully(fh, [data], this.endOffset);
     } catch (err) {
       this.queue.unshift(text);
       this.queuedBytes += text.length;
+      this.due = true;
       // Part of the batch may be on disk: cut back to the last whole record (shrinking needs no space).
       await fh.truncate(this.endOffset).catch(() => {});
       throw err;

@@ -14,6 +14,9 @@
  * - Writes are coalesced: a batch starts `flushIntervalMs` after the first chunk queued behind it, or at once when
  *   `flushBytes` are waiting. One write per 20 ms frame costs a thread-pool round trip, a syscall and promises per
  *   frame; with hundreds of calls that was most of the server's CPU. Batching makes it a few writes per second.
+ *   Frames that arrive while a batch is being written wait for their own flush: written right after the batch,
+ *   they made writes more frequent exactly when the disk's thread pool was slowest (at high load, one write per
+ *   call per write latency instead of per flush interval).
  * - Small chunks are copied into staging blocks rather than kept: a frame's buffer then dies young, instead of
  *   thousands of frame buffers a second living long enough to be promoted to the old generation, which made the
  *   garbage collector's pauses (and the server's memory) grow with the number of calls. Large chunks are queued
@@ -99,6 +102,8 @@ export class WavWriter {
   private closing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** The queued audio is due: its flush interval passed, or the writer is closing (or retrying a failed batch). */
+  private flushDue = false;
   private readonly flushIntervalMs: number;
   private readonly flushBytes: number;
   private readonly maxPendingBytes: number;
@@ -137,7 +142,7 @@ export class WavWriter {
     this.writes = new DiskWriteQueue(
       {
         writeBatch: () => this.writeBatch(),
-        hasWork: () => this.fh !== undefined && (this.queuedBytes > 0 || this.patchDue),
+        hasWork: () => this.fh !== undefined && (this.audioDue() || this.patchDue),
         discard: () => {
           clearTimeout(this.flushTimer);
           this.flushTimer = undefined;
@@ -318,13 +323,17 @@ export class WavWriter {
     this.stagingFill = 0;
   }
 
+  private audioDue(): boolean {
+    return this.queuedBytes > 0 && (this.flushDue || this.queuedBytes >= this.flushBytes);
+  }
+
   /** Writes soon: at once when enough is queued, else when the flush interval has passed. */
   private scheduleFlush(): void {
     if (this.queuedBytes >= this.flushBytes) {
       this.kick();
       return;
     }
-    if (this.flushTimer || this.writes.busy) return;
+    if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.kick();
@@ -332,9 +341,11 @@ export class WavWriter {
     this.flushTimer.unref();
   }
 
+  /** Everything queued is due now. */
   private kick(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.flushDue = true;
     this.writes.kick();
   }
 
@@ -346,10 +357,12 @@ export class WavWriter {
       await this.writeHeader();
       return true;
     }
-    if (this.queuedBytes > 0) {
+    if (this.audioDue()) {
       this.sealStaging();
       const batch = this.queue.length <= MAX_BUFFERS_PER_WRITE ? this.queue : this.queue.slice(0, MAX_BUFFERS_PER_WRITE);
       this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BUFFERS_PER_WRITE);
+      // What arrives during this write waits for its own flush; what is left of a long queue stays due.
+      if (this.queue.length === 0) this.flushDue = false;
       let bytes = 0;
       for (const b of batch) bytes += b.length;
       this.queuedBytes -= bytes;
@@ -359,6 +372,7 @@ export class WavWriter {
         // Positional writes: bytes of the failed batch that did reach the disk are simply written again.
         this.queue = [...batch, ...this.queue];
         this.queuedBytes += bytes;
+        this.flushDue = true;
         throw err;
       }
       this.bytesWritten += bytes;
