@@ -1,9 +1,10 @@
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JsonlWriter } from '../src/live/jsonl-writer.js';
 import { fullDisk } from './helpers/full-disk.js';
+import { slowDisk } from './helpers/slow-disk.js';
 import { until } from './helpers/harness.js';
 import { EVENTUALLY } from './helpers/wait.js';
 
@@ -52,37 +53,20 @@ describe('JsonlWriter', () => {
 
   it('a lazy record that arrives during a write waits for its own flush; one that is not lazy follows the write at once', async () => {
     const file = path.join(dir, 'slow.jsonl');
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let writes = 0;
-    // A disk whose first write hangs until released (a busy thread pool).
-    const slowDisk = async (p: string, flags: string, mode: number) => {
-      const fh = await open(p, flags, mode);
-      return new Proxy(fh, {
-        get(target, prop, receiver) {
-          if (prop === 'writev') {
-            return async (buffers: Buffer[], position?: number) => {
-              if (++writes === 1) await gate;
-              return target.writev(buffers, position);
-            };
-          }
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    };
-    const w = new JsonlWriter(file, { flushIntervalMs: 60_000, openFile: slowDisk });
+    // The first write hangs until released (a busy thread pool).
+    const disk = slowDisk((n) => n === 1);
+    const w = new JsonlWriter(file, { flushIntervalMs: 60_000, openFile: disk.openFile });
     w.append({ n: 1 });
-    await vi.waitFor(() => expect(writes).toBe(1), EVENTUALLY);
+    await vi.waitFor(() => expect(disk.writes).toBe(1), EVENTUALLY);
     w.append({ n: 2 }, { lazy: true });
-    release();
+    disk.release();
     await vi.waitFor(() => expect(w.bytesWritten).toBeGreaterThan(0), EVENTUALLY);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(writes).toBe(1);
+    expect(disk.writes).toBe(1);
     expect((await readLines(file)).map((l) => l.n)).toEqual([1]);
     w.append({ n: 3 });
     await vi.waitFor(async () => expect((await readLines(file)).map((l) => l.n)).toEqual([1, 2, 3]), EVENTUALLY);
-    expect(writes).toBe(2);
+    expect(disk.writes).toBe(2);
     await w.close();
   });
 

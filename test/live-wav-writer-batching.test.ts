@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WAV_HEADER_BYTES, WavWriter } from '../src/live/wav-writer.js';
 import { patternBytes } from './helpers/listen-server.js';
+import { slowDisk } from './helpers/slow-disk.js';
 import { parseWav } from './helpers/wav.js';
 import { EVENTUALLY } from './helpers/wait.js';
 
@@ -88,37 +89,20 @@ describe('WavWriter batching', () => {
 
   it('frames that arrive while a batch is written wait for their own flush, not the end of that write', async () => {
     const file = path.join(dir, 'slow-disk.wav');
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    // A disk whose first audio write hangs until released (a busy thread pool).
-    let audioWrites = 0;
-    const slowDisk = async (p: string, flags: string, mode: number) => {
-      const fh = await open(p, flags, mode);
-      return new Proxy(fh, {
-        get(target, prop, receiver) {
-          if (prop === 'writev') {
-            return async (buffers: Buffer[], position?: number) => {
-              if (position !== undefined && position >= WAV_HEADER_BYTES && ++audioWrites === 1) await gate;
-              return target.writev(buffers, position);
-            };
-          }
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    };
-    const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { flushIntervalMs: 60_000, flushBytes: 4 * FRAME, headerPatchIntervalMs: 60_000, openFile: slowDisk });
+    // The first audio write hangs until released (a busy thread pool).
+    const disk = slowDisk((n) => n === 1, (position) => position !== undefined && position >= WAV_HEADER_BYTES);
+    const writer = await WavWriter.open(file, { sampleRate: 16000, channels: 2 }, { flushIntervalMs: 60_000, flushBytes: 4 * FRAME, headerPatchIntervalMs: 60_000, openFile: disk.openFile });
     for (let i = 0; i < 4; i++) writer.write(patternBytes(FRAME, i * FRAME)); // a full batch: written at once
-    await vi.waitFor(() => expect(audioWrites).toBe(1), EVENTUALLY);
+    await vi.waitFor(() => expect(disk.writes).toBe(1), EVENTUALLY);
     writer.write(patternBytes(FRAME, 4 * FRAME)); // arrives during that write
-    release();
+    disk.release();
     await vi.waitFor(() => expect(writer.bytesWritten).toBe(4 * FRAME), EVENTUALLY);
     await new Promise((resolve) => setImmediate(resolve));
     // The old loop wrote it right after the batch: one more write per call per write latency under load.
-    expect(audioWrites).toBe(1);
+    expect(disk.writes).toBe(1);
     expect(writer.pendingBytes).toBe(FRAME);
     await writer.close();
-    expect(audioWrites).toBe(2);
+    expect(disk.writes).toBe(2);
     expect(parseWav(await readFile(file)).data.equals(patternBytes(5 * FRAME))).toBe(true);
   });
 });
