@@ -17,7 +17,14 @@ export function buildReference(ref: string, log: (line: string) => void): Prepar
   const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
   const commit = git('rev-parse', '--verify', `${ref}^{commit}`);
   const dir = mkdtempSync(join(tmpdir(), 'vapi-bench-ab-'));
+  // An interrupted run (Ctrl-C, kill) removes the worktree too, then dies of the same signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    remove();
+    process.kill(process.pid, signal);
+  };
   const remove = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     try {
       git('worktree', 'remove', '--force', dir);
     } catch {
@@ -26,6 +33,8 @@ export function buildReference(ref: string, log: (line: string) => void): Prepar
     rmSync(dir, { recursive: true, force: true });
     git('worktree', 'prune');
   };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     log(`building ${ref} (${commit.slice(0, 12)}) in ${dir}: git worktree, npm ci, npm run build`);
     git('worktree', 'add', '--detach', dir, commit);
