@@ -121,7 +121,7 @@ export function generatorPeak(r: BenchResults): { calls: number; cpuPercent: num
 }
 
 function stepAt(result: CapacityResult, calls: number): CapacityStep | undefined {
-  return result.steps.find((s): s is CapacityStep => !('aborted' in s) && s.calls === calls);
+  return runsAt(result, calls)[0];
 }
 
 /** The steps both builds held at the same count, the n-th run of one beside the n-th run of the other. */

@@ -57,7 +57,6 @@ export class CallPublisher {
   held: boolean;
   /** Changed since the last published entry. */
   dirty = true;
-  closed = false;
   private readonly options: CallPublisherOptions;
   private nextSeq: number;
   private failover: CallPublisherOptions['failover'];
@@ -193,7 +192,6 @@ export class CallPublisher {
     item.withState = true;
     item.entry = `{${JSON.stringify(state).slice(1, -1)},${JSON.stringify(rest).slice(1)}`;
   }
-
 }
 
 function settle(waiters: ((published: boolean) => void)[], published: boolean): void {

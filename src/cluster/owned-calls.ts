@@ -84,7 +84,6 @@ export class OwnedCalls {
 
   /** Stops publishing a call without releasing its lease (the lease is lost, or the process dies anyway). */
   private abandon(publisher: CallPublisher): void {
-    publisher.closed = true;
     this.calls.get(publisher)?.();
     this.calls.delete(publisher);
     publisher.skipped();
@@ -180,7 +179,7 @@ export class OwnedCalls {
   }
 
   private async renewed(publisher: CallPublisher, answer: LeaseRenewal): Promise<void> {
-    if (publisher.closed) return;
+    if (!this.calls.has(publisher)) return; // abandoned
     if (answer === 'lost') {
       this.options.logger.warn('another instance took over the call; this one stops listening', { callId: publisher.callId });
       this.abandon(publisher);
@@ -201,7 +200,7 @@ export class OwnedCalls {
 
   /** The listener stopped: publish the last state; an ended call leaves the live set; the lease is released. */
   private async finish(publisher: CallPublisher): Promise<void> {
-    if (publisher.closed) return;
+    if (!this.calls.has(publisher)) return; // abandoned
     const published = publisher.whenPublished();
     this.schedule();
     if (!(await published)) {
